@@ -1,0 +1,49 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_ADMIN_DSN ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: install run migrate test lint typecheck test-sqlite test-postgres openapi format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/billing serve --host $(HOST) --port $(PORT)
+
+migrate: install
+	$(BIN)/billing migrate
+
+lint: install
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+
+test: lint test-sqlite test-postgres
+
+test-sqlite: install
+	$(BIN)/pytest --db sqlite
+
+test-postgres: install
+	BILLING_TEST_POSTGRES_DSN=$(PG_ADMIN_DSN) $(BIN)/pytest --db postgresql
+
+openapi: install
+	$(BIN)/billing openapi > openapi/openapi.json
+
+format: install
+	$(BIN)/ruff check --fix app tests migrations bench
+	$(BIN)/ruff format app tests migrations bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache billing.db billing.db-*

@@ -1,0 +1,64 @@
+"""SQL for accounts: creation on first sight, the per-account lock, invoice numbering."""
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import dialect_name
+from app.models import Account
+
+
+def _new_invoice_prefix() -> str:
+    return secrets.token_hex(4).upper()
+
+
+async def ensure(session: AsyncSession, account_id: str, now: datetime) -> None:
+    """Create the account if it does not exist yet: one statement, safe under concurrency."""
+    values = {
+        "id": account_id,
+        "created_at": now,
+        "invoice_prefix": _new_invoice_prefix(),
+        "last_invoice_number": 0,
+    }
+    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
+    await session.execute(insert(Account).values(values).on_conflict_do_nothing())
+
+
+async def get(session: AsyncSession, account_id: str) -> Account | None:
+    return await session.get(Account, account_id)
+
+
+async def lock(session: AsyncSession, account_id: str) -> Account:
+    """Take the account's row lock: card changes of one account run one at a time.
+
+    On SQLite the whole transaction already holds the database write lock (BEGIN IMMEDIATE).
+    """
+    result = await session.execute(
+        select(Account).where(Account.id == account_id).with_for_update()
+    )
+    return result.scalar_one()
+
+
+async def take_invoice_number(session: AsyncSession, account_id: str) -> tuple[str, int]:
+    """Reserve the account's next invoice number inside the caller's transaction.
+
+    The UPDATE locks the account row until commit, so racing finalizations queue up, and a
+    rollback returns the number: numbering stays gapless.
+    """
+    result = await session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(last_invoice_number=Account.last_invoice_number + 1)
+        .returning(Account.invoice_prefix, Account.last_invoice_number)
+    )
+    prefix, number = result.one()
+    return prefix, number
+
+
+async def set_customer_id(session: AsyncSession, account: Account, customer_id: str) -> None:
+    account.provider_customer_id = customer_id
+    await session.flush()

@@ -1,0 +1,18 @@
+"""Account-level rules shared by the domains: the provider customer behind an account."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import repository
+from app.models import Account
+from app.payments.provider import PaymentProvider
+
+
+async def ensure_customer(
+    session: AsyncSession, provider: PaymentProvider, account: Account
+) -> str:
+    """The account's customer at the provider, created the first time it is needed."""
+    if account.provider_customer_id is None:
+        customer_id = await provider.create_customer(account.id)
+        await repository.set_customer_id(session, account, customer_id)
+        return customer_id
+    return account.provider_customer_id

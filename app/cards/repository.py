@@ -1,0 +1,86 @@
+"""SQL for cards."""
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Card
+
+
+async def list_for_account(session: AsyncSession, account_id: str) -> list[Card]:
+    result = await session.execute(
+        select(Card)
+        .where(Card.account_id == account_id)
+        .order_by(Card.is_primary.desc(), Card.created_at.desc(), Card.id.desc())
+    )
+    return list(result.scalars())
+
+
+async def get(session: AsyncSession, account_id: str, card_id: str) -> Card | None:
+    result = await session.execute(
+        select(Card).where(Card.account_id == account_id, Card.id == card_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_by_provider_id(session: AsyncSession, provider_payment_method_id: str) -> Card | None:
+    result = await session.execute(
+        select(Card).where(Card.provider_payment_method_id == provider_payment_method_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_primary(session: AsyncSession, account_id: str) -> Card | None:
+    result = await session.execute(
+        select(Card).where(Card.account_id == account_id, Card.is_primary.is_(True))
+    )
+    return result.scalar_one_or_none()
+
+
+async def newest(session: AsyncSession, account_id: str) -> Card | None:
+    result = await session.execute(
+        select(Card)
+        .where(Card.account_id == account_id)
+        .order_by(Card.created_at.desc(), Card.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def count(session: AsyncSession, account_id: str) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(Card).where(Card.account_id == account_id)
+    )
+    return result.scalar_one()
+
+
+async def has_fingerprint(session: AsyncSession, account_id: str, fingerprint: str) -> bool:
+    result = await session.execute(
+        select(Card.id).where(Card.account_id == account_id, Card.fingerprint == fingerprint)
+    )
+    return result.first() is not None
+
+
+async def add(session: AsyncSession, card: Card) -> None:
+    session.add(card)
+    await session.flush()
+
+
+async def make_primary(session: AsyncSession, card: Card) -> None:
+    """Move the primary flag to `card`.
+
+    The old primary is cleared first, in its own statement, so the partial unique index
+    never sees two primaries at once.
+    """
+    await session.execute(
+        update(Card)
+        .where(Card.account_id == card.account_id, Card.is_primary.is_(True), Card.id != card.id)
+        .values(is_primary=False)
+        .execution_options(synchronize_session="fetch")
+    )
+    card.is_primary = True
+    await session.flush()
+
+
+async def remove(session: AsyncSession, card: Card) -> None:
+    await session.execute(delete(Card).where(Card.id == card.id))
+    session.expunge(card)

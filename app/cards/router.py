@@ -1,0 +1,116 @@
+"""HTTP for cards: translate requests into one service call each."""
+
+from fastapi import APIRouter, Response, status
+
+from app.cards import service
+from app.cards.schemas import Card, CardCreate, CardList
+from app.core.auth import CurrentAccount
+from app.core.clock import ClockDep
+from app.core.db import Session
+from app.core.errors import (
+    AUTH_ERRORS,
+    CardAlreadyAdded,
+    CardDeclined,
+    CardExpired,
+    CardLimitReached,
+    CardNotFound,
+    ExpiredCard,
+    IncorrectCvc,
+    InsufficientFunds,
+    PaymentMethodNotFound,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+    PrimaryCardCannotBeDeleted,
+    error_responses,
+)
+from app.payments.dependencies import Provider
+
+router = APIRouter(prefix="/v1/cards", tags=["cards"])
+
+PROVIDER_ERRORS = (PaymentProviderError, PaymentProviderUnavailable)
+
+
+@router.get(
+    "",
+    name="list_cards",
+    summary="List the account's cards",
+    description="Primary card first, then newest first. An account has at most 10 cards.",
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def list_cards(session: Session, account_id: CurrentAccount, clock: ClockDep) -> CardList:
+    cards = await service.list_cards(session, account_id)
+    now = clock.now()
+    return CardList(
+        data=[Card.build(card, now) for card in cards], has_more=False, next_cursor=None
+    )
+
+
+@router.post(
+    "",
+    name="create_card",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a card",
+    description=(
+        "Adds a card from a provider payment-method token. The account's first card becomes "
+        "its primary card. Declined cards answer 402 with the decline code."
+    ),
+    responses=error_responses(
+        *AUTH_ERRORS,
+        CardDeclined,
+        ExpiredCard,
+        IncorrectCvc,
+        InsufficientFunds,
+        PaymentMethodNotFound,
+        CardAlreadyAdded,
+        CardLimitReached,
+        *PROVIDER_ERRORS,
+    ),
+)
+async def create_card(
+    body: CardCreate,
+    session: Session,
+    account_id: CurrentAccount,
+    provider: Provider,
+    clock: ClockDep,
+) -> Card:
+    now = clock.now()
+    card = await service.add_card(session, provider, account_id, body.payment_method, now)
+    return Card.build(card, now)
+
+
+@router.post(
+    "/{card_id}/primary",
+    name="set_primary_card",
+    summary="Make a card the primary card",
+    description="The card becomes the only primary card. Idempotent.",
+    responses=error_responses(*AUTH_ERRORS, CardNotFound, CardExpired, *PROVIDER_ERRORS),
+)
+async def set_primary_card(
+    card_id: str,
+    session: Session,
+    account_id: CurrentAccount,
+    provider: Provider,
+    clock: ClockDep,
+) -> Card:
+    now = clock.now()
+    card = await service.set_primary(session, provider, account_id, card_id, now)
+    return Card.build(card, now)
+
+
+@router.delete(
+    "/{card_id}",
+    name="delete_card",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a card",
+    description=(
+        "Removed at once (and detached at the provider). The primary card cannot be removed."
+    ),
+    responses=error_responses(
+        *AUTH_ERRORS, CardNotFound, PrimaryCardCannotBeDeleted, *PROVIDER_ERRORS
+    ),
+)
+async def delete_card(
+    card_id: str, session: Session, account_id: CurrentAccount, provider: Provider
+) -> Response:
+    await service.delete_card(session, provider, account_id, card_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

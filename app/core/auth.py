@@ -1,0 +1,95 @@
+"""Bearer JWT authentication (HS256) and the account/admin dependencies."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.accounts import repository as accounts
+from app.core.clock import ClockDep
+from app.core.config import Settings
+from app.core.db import Session
+from app.core.errors import Forbidden, Unauthenticated
+from app.core.request_context import set_account_id
+from app.core.schemas import PLATFORM_ID_PATTERN
+
+ADMIN_SCOPE = "billing:admin"
+_SUBJECT = re.compile(PLATFORM_ID_PATTERN)
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="HS256 JWT: `sub` is the account id; scope `billing:admin` for /v1/admin.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    scopes: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_SCOPE in self.scopes
+
+
+def issue_token(
+    settings: Settings, account_id: str, *, now: datetime, ttl: timedelta, admin: bool = False
+) -> str:
+    if not _SUBJECT.fullmatch(account_id):
+        raise ValueError("account id must be 1-64 characters of [A-Za-z0-9_.:-]")
+    claims: dict[str, object] = {"sub": account_id, "iat": now, "exp": now + ttl}
+    if admin:
+        claims["scope"] = ADMIN_SCOPE
+    return jwt.encode(claims, settings.jwt_key, algorithm="HS256")
+
+
+def decode_token(token: str, key: str) -> Principal:
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("The token has expired.") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(
+            "The token is missing, malformed or not signed for this service."
+        ) from exc
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
+        raise Unauthenticated("The token's sub must be 1-64 characters of [A-Za-z0-9_.:-].")
+    scope = claims.get("scope", "")
+    if not isinstance(scope, str):
+        raise Unauthenticated("The token's scope must be a space-separated string.")
+    return Principal(subject=subject, scopes=frozenset(scope.split()))
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("Send Authorization: Bearer <token>.")
+    settings: Settings = request.app.state.runtime.settings
+    return decode_token(credentials.credentials, settings.jwt_key)
+
+
+async def get_current_account(
+    principal: Annotated[Principal, Depends(get_principal)], session: Session, clock: ClockDep
+) -> str:
+    """The caller's account id; the account is created on its first authenticated request."""
+    await accounts.ensure(session, principal.subject, clock.now())
+    set_account_id(principal.subject)
+    return principal.subject
+
+
+async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden(f"This call needs the {ADMIN_SCOPE} scope.")
+    return principal
+
+
+CurrentAccount = Annotated[str, Depends(get_current_account)]
+AdminScope = Annotated[Principal, Depends(require_admin)]

@@ -1,0 +1,132 @@
+"""Typed settings, read once from `BILLING_*` environment variables."""
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Only ever used when BILLING_ENV=development; production refuses to start with it.
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ProviderName(StrEnum):
+    SANDBOX = "sandbox"
+    STRIPE = "stripe"
+
+
+def parse_duration(value: str) -> timedelta:
+    """Parse `90s`, `15m`, `1h` or `3d` strictly: one integer and one unit."""
+    match = _DURATION.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration like 30m, 12h or 3d")
+    amount, unit = match.groups()
+    delta = timedelta(**{_UNITS[unit]: int(amount)})
+    if delta <= timedelta(0):
+        raise ValueError(f"{value!r} must be longer than zero")
+    return delta
+
+
+def _split_schedule(value: object) -> object:
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        return [parse_duration(part) for part in value.split(",")]
+    return value
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./billing.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    payment_provider: ProviderName = ProviderName.SANDBOX
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+    stripe_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    jwt_secret: SecretStr | None = None
+    retry_schedule: Annotated[list[timedelta], NoDecode, BeforeValidator(_split_schedule)] = Field(
+        default_factory=lambda: [timedelta(days=1), timedelta(days=3), timedelta(days=5)]
+    )
+    cors_origins: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
+        default_factory=list
+    )
+    allow_sqlite_in_production: bool = False
+    allow_sandbox_in_production: bool = False
+
+    # Who issues the invoices: printed at the top of every PDF.
+    seller_name: str = "Cloud Platform Inc."
+    seller_address: str = "1 Infrastructure Way, 10115 Berlin, Germany"
+    seller_email: str = "billing@cloud.example"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _schedule_not_empty(cls, value: list[timedelta]) -> list[timedelta]:
+        if not value:
+            raise ValueError("needs at least one delay, e.g. 1d,3d,5d")
+        return value
+
+    @model_validator(mode="after")
+    def _check_environment(self) -> "Settings":
+        if self.env is Environment.PRODUCTION:
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if not secret or secret == DEV_JWT_SECRET:
+                raise ValueError("BILLING_JWT_SECRET must be set to a real secret in production")
+            if len(secret) < 32:
+                raise ValueError("BILLING_JWT_SECRET must be at least 32 characters in production")
+            if self.is_sqlite and not self.allow_sqlite_in_production:
+                raise ValueError(
+                    "BILLING_DATABASE_URL is SQLite; production needs PostgreSQL "
+                    "(or BILLING_ALLOW_SQLITE_IN_PRODUCTION=1)"
+                )
+            if (
+                self.payment_provider is ProviderName.SANDBOX
+                and not self.allow_sandbox_in_production
+            ):
+                raise ValueError(
+                    "BILLING_PAYMENT_PROVIDER is sandbox; production needs stripe "
+                    "(or BILLING_ALLOW_SANDBOX_IN_PRODUCTION=1)"
+                )
+        if self.payment_provider is ProviderName.STRIPE and self.stripe_api_key is None:
+            raise ValueError(
+                "BILLING_STRIPE_API_KEY is required when BILLING_PAYMENT_PROVIDER=stripe"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def jwt_key(self) -> str:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return DEV_JWT_SECRET
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,416 @@
+"""Domain errors and their RFC 9457 problem+json rendering.
+
+Every error the API can answer with is a `BillingError` subclass declared here, with a stable
+`code` and HTTP `status`. Services raise them; one handler renders them; routes list them in
+`responses=` (via `error_responses`) so that the OpenAPI document shows each one.
+"""
+
+import logging
+from collections import defaultdict
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.request_context import current_request_id
+
+logger = logging.getLogger("billing.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(examples=["address.country"])
+    message: str = Field(examples=["Not an ISO 3166-1 alpha-2 country code."])
+    type: str = Field(examples=["invalid"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(examples=["urn:problem:billing:card_not_found"])
+    title: str = Field(examples=["Card not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No card card_8Zt2bXkq3 on this account."])
+    code: str = Field(examples=["card_not_found"])
+    request_id: str | None = Field(examples=["9f1c2d3e4b5a69788796a5b4c3d2e1f0"])
+    errors: list[FieldProblem] | None = None
+
+
+class BillingError(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+    # True for errors that report a fact worth keeping (a declined charge attempt): the
+    # request's transaction is committed even though the client gets an error.
+    keeps_changes: ClassVar[bool] = False
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.title
+        super().__init__(self.detail)
+
+    @property
+    def problem_code(self) -> str:
+        return self.code
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def field_errors(self) -> list[FieldProblem] | None:
+        return None
+
+
+def problem_type(code: str) -> str:
+    return f"urn:problem:billing:{code}"
+
+
+class ValidationFailed(BillingError):
+    status = 422
+    code = "validation_error"
+    title = "Validation error"
+
+    def __init__(self, errors: list[FieldProblem], detail: str | None = None) -> None:
+        self.errors = errors
+        fields = ", ".join(error.field for error in errors)
+        super().__init__(detail or f"Invalid or missing fields: {fields}.")
+
+    def field_errors(self) -> list[FieldProblem] | None:
+        return self.errors
+
+
+class Unauthenticated(BillingError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(BillingError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(BillingError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(BillingError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PaymentRequired(BillingError):
+    """A card was declined. `code` is the provider's decline code, mapped to ours."""
+
+    status = 402
+    code = "card_declined"
+    title = "Card declined"
+
+
+# --- cards -------------------------------------------------------------------------------
+
+
+class CardNotFound(NotFound):
+    code = "card_not_found"
+    title = "Card not found"
+
+
+class PaymentMethodNotFound(NotFound):
+    code = "payment_method_not_found"
+    title = "Payment method not found"
+
+
+class CardAlreadyAdded(Conflict):
+    code = "card_already_added"
+    title = "Card already added"
+
+
+class CardLimitReached(Conflict):
+    code = "card_limit_reached"
+    title = "Card limit reached"
+
+
+class CardExpired(Conflict):
+    code = "card_expired"
+    title = "Card expired"
+
+
+class PrimaryCardCannotBeDeleted(Conflict):
+    code = "primary_card_cannot_be_deleted"
+    title = "Primary card cannot be deleted"
+
+
+class CardDeclined(PaymentRequired):
+    code = "card_declined"
+    title = "Card declined"
+
+
+class ExpiredCard(PaymentRequired):
+    code = "expired_card"
+    title = "Expired card"
+
+
+class IncorrectCvc(PaymentRequired):
+    code = "incorrect_cvc"
+    title = "Incorrect CVC"
+
+
+class InsufficientFunds(PaymentRequired):
+    code = "insufficient_funds"
+    title = "Insufficient funds"
+
+
+DECLINE_ERRORS: dict[str, type[PaymentRequired]] = {
+    error.code: error for error in (CardDeclined, ExpiredCard, IncorrectCvc, InsufficientFunds)
+}
+
+
+def decline_error(decline_code: str | None) -> type[PaymentRequired]:
+    """Our 402 error for a provider decline code; unknown codes are a generic decline."""
+    return DECLINE_ERRORS.get(decline_code or "", CardDeclined)
+
+
+# --- payment provider ----------------------------------------------------------------------
+
+
+class PaymentProviderError(BillingError):
+    status = 502
+    code = "payment_provider_error"
+    title = "Payment provider error"
+
+
+class PaymentProviderUnavailable(BillingError):
+    status = 503
+    code = "payment_provider_unavailable"
+    title = "Payment provider unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}
+
+
+# --- projects, billing details -----------------------------------------------------------
+
+
+class ProjectNotFound(NotFound):
+    code = "project_not_found"
+    title = "Project not found"
+
+
+# --- invoices ----------------------------------------------------------------------------
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+    title = "Invoice not found"
+
+
+class InvoiceNotFinalized(Conflict):
+    code = "invoice_not_finalized"
+    title = "Invoice not finalized"
+
+
+class InvoiceNotDraft(Conflict):
+    code = "invoice_not_draft"
+    title = "Invoice is not a draft"
+
+
+class InvoiceNotVoidable(Conflict):
+    code = "invoice_not_voidable"
+    title = "Invoice cannot be voided"
+
+
+class InvoiceNotOpen(Conflict):
+    code = "invoice_not_open"
+    title = "Invoice is not awaiting payment"
+
+
+class InvoiceNotPayable(Conflict):
+    code = "invoice_not_payable"
+    title = "Invoice cannot be paid"
+
+
+class NoPaymentMethod(Conflict):
+    code = "no_payment_method"
+    title = "No payment method"
+
+
+class BillingDetailsIncomplete(Conflict):
+    code = "billing_details_incomplete"
+    title = "Billing details incomplete"
+
+
+class InvoicePaymentFailed(PaymentRequired):
+    """A charge of an invoice was declined; the attempt and new status are kept."""
+
+    keeps_changes = True
+
+    def __init__(self, decline_code: str, detail: str) -> None:
+        self.decline_code = decline_code
+        super().__init__(detail)
+
+    @property
+    def problem_code(self) -> str:
+        return self.decline_code
+
+
+# --- webhooks ----------------------------------------------------------------------------
+
+
+class InvalidSignature(BillingError):
+    status = 400
+    code = "invalid_signature"
+    title = "Invalid signature"
+
+
+# --- generic -----------------------------------------------------------------------------
+
+
+class InternalError(BillingError):
+    status = 500
+    code = "internal_error"
+    title = "Internal server error"
+
+
+class ServiceUnavailable(BillingError):
+    status = 503
+    code = "service_unavailable"
+    title = "Service unavailable"
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+}
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": current_request_id(),
+    }
+    if errors is not None:
+        body["errors"] = [error.model_dump() for error in errors]
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def render(error: BillingError) -> JSONResponse:
+    return problem_response(
+        status=error.status,
+        code=error.problem_code,
+        title=error.title,
+        detail=error.detail,
+        errors=error.field_errors(),
+        headers=error.headers(),
+    )
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:] or parts
+    return ".".join(parts) or "body"
+
+
+def validation_problems(errors: list[Any]) -> list[FieldProblem]:
+    return [
+        FieldProblem(
+            field=_field_name(tuple(error.get("loc", ()))),
+            message=str(error.get("msg", "Invalid value.")),
+            type=str(error.get("type", "invalid")),
+        )
+        for error in errors
+    ]
+
+
+async def _billing_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BillingError)
+    return render(exc)
+
+
+async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return render(ValidationFailed(validation_problems(list(exc.errors()))))
+
+
+async def _http_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(
+        status=exc.status_code,
+        code=code,
+        title=title,
+        detail=detail,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _unexpected_handler(_request: Request, exc: Exception) -> JSONResponse:
+    logger.error("unhandled error", exc_info=exc)
+    return render(InternalError("An unexpected error occurred; it has been logged."))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(BillingError, _billing_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(Exception, _unexpected_handler)
+
+
+def error_responses(*errors: type[BillingError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route: one entry per status, naming every code."""
+    by_status: dict[int, list[type[BillingError]]] = defaultdict(list)
+    listed: tuple[type[BillingError], ...] = (ValidationFailed, *errors)
+    for error in listed:
+        by_status[error.status].append(error)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, group in sorted(by_status.items()):
+        description = "; ".join(f"`{e.code}`: {e.title}" for e in group)
+        first = group[0]
+        responses[status] = {
+            "model": Problem,
+            "description": description,
+            "content": {
+                PROBLEM_JSON: {
+                    "example": {
+                        "type": problem_type(first.code),
+                        "title": first.title,
+                        "status": status,
+                        "detail": first.title + ".",
+                        "code": first.code,
+                        "request_id": "9f1c2d3e4b5a69788796a5b4c3d2e1f0",
+                    }
+                }
+            },
+        }
+    return responses
+
+
+AUTH_ERRORS = (Unauthenticated,)

@@ -1,0 +1,41 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs throughput on every request)."""
+
+import re
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.request_context import set_account_id, set_request_id
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
+
+
+class RequestIdMiddleware:
+    """Give every request an id: the client's `X-Request-ID` if sane, else a new one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _CLIENT_ID.fullmatch(candidate):
+                    request_id = candidate
+                break
+        request_id = request_id or uuid.uuid4().hex
+        set_request_id(request_id)
+        set_account_id(None)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

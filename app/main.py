@@ -1,0 +1,76 @@
+"""The ASGI application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from app.billing_details.router import router as billing_details_router
+from app.cards.router import router as cards_router
+from app.core.clock import Clock
+from app.core.config import Settings, get_settings
+from app.core.errors import install_error_handlers
+from app.core.middleware import RequestIdMiddleware
+from app.invoices.router import admin_router as admin_invoices_router
+from app.invoices.router import router as invoices_router
+from app.ops.router import router as ops_router
+from app.projects.router import admin_router as admin_projects_router
+from app.projects.router import router as projects_router
+from app.runtime import Runtime
+from app.sandbox.router import router as sandbox_router
+
+API_DESCRIPTION = """
+Account billing for a cloud platform: cards, billing details, projects' invoices and their PDFs.
+
+Authenticate with `Authorization: Bearer <JWT>` (HS256, `sub` = account id). Errors are
+RFC 9457 `application/problem+json` with a stable `code`. Lists are keyset-paginated:
+pass `next_cursor` back as `cursor`.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Route names are unique verbs ("list_cards"), so generated clients get readable methods.
+    return route.name
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    runtime = Runtime.create(settings or get_settings(), clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runtime.close()
+
+    app = FastAPI(
+        title="Billing API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for router in (
+        cards_router,
+        billing_details_router,
+        projects_router,
+        invoices_router,
+        admin_projects_router,
+        admin_invoices_router,
+        sandbox_router,
+        ops_router,
+    ):
+        app.include_router(router)
+    if runtime.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=runtime.settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Content-Disposition"],
+            max_age=600,
+        )
+    app.add_middleware(RequestIdMiddleware)
+    return app

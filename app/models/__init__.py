@@ -1,0 +1,26 @@
+"""SQLAlchemy models: the whole schema, mirrored by the Alembic migrations."""
+
+from app.core.db import Base
+from app.models.account import Account
+from app.models.billing_details import BillingDetails
+from app.models.card import Card
+from app.models.invoice import Invoice, InvoiceLine, InvoiceStatus, PaymentAttempt, PaymentOutcome
+from app.models.project import Project
+from app.models.sandbox import SandboxCharge, SandboxPaymentMethod
+from app.models.webhook_event import WebhookEvent
+
+__all__ = [
+    "Account",
+    "Base",
+    "BillingDetails",
+    "Card",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "PaymentAttempt",
+    "PaymentOutcome",
+    "Project",
+    "SandboxCharge",
+    "SandboxPaymentMethod",
+    "WebhookEvent",
+]

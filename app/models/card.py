@@ -1,0 +1,37 @@
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Card(Base):
+    """A card saved by an account: only what the provider tells us, never the number or CVC."""
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        UniqueConstraint("account_id", "fingerprint"),
+        # The database itself refuses a second primary card for an account.
+        Index(
+            "uq_cards_one_primary_per_account",
+            "account_id",
+            unique=True,
+            sqlite_where=text("is_primary"),
+            postgresql_where=text("is_primary"),
+        ),
+        Index("ix_cards_account_id_created_at", "account_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    provider_payment_method_id: Mapped[str] = mapped_column(String(255), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    brand: Mapped[str] = mapped_column(String(20))
+    last4: Mapped[str] = mapped_column(String(4))
+    exp_month: Mapped[int] = mapped_column(Integer)
+    exp_year: Mapped[int] = mapped_column(Integer)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]

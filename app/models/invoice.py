@@ -1,0 +1,166 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base
+
+
+class InvoiceStatus(StrEnum):
+    PAYMENT_PENDING = "payment_pending"
+    PAID = "paid"
+    PAYMENT_DUE = "payment_due"
+    NOT_PAID = "not_paid"
+    VOIDED = "voided"
+
+
+class PaymentOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    NO_PAYMENT_METHOD = "no_payment_method"
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["account_id", "project_id"],
+            ["projects.account_id", "projects.id"],
+            ondelete="RESTRICT",
+            name="fk_invoices_project",
+        ),
+        UniqueConstraint("account_id", "number"),
+        # Keyset pagination walks these newest-first for every filter combination the
+        # contract offers, so the deepest page reads as few rows as the first.
+        Index("ix_invoices_account_created", "account_id", "created_at", "id"),
+        Index(
+            "ix_invoices_account_project_created", "account_id", "project_id", "created_at", "id"
+        ),
+        Index("ix_invoices_account_status_created", "account_id", "status", "created_at", "id"),
+        # The collection worker's queue: only invoices with a retry scheduled.
+        Index(
+            "ix_invoices_next_payment_attempt",
+            "next_payment_attempt",
+            sqlite_where=text("next_payment_attempt IS NOT NULL"),
+            postgresql_where=text("next_payment_attempt IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    project_id: Mapped[str] = mapped_column(String(64))
+    project_name: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(32), default=None)
+    status: Mapped[InvoiceStatus] = mapped_column(
+        Enum(
+            InvoiceStatus,
+            native_enum=False,
+            length=20,
+            values_callable=_values,
+            validate_strings=True,
+            name="invoice_status",
+        )
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int] = mapped_column(Integer)
+    tax: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    amount_paid: Mapped[int] = mapped_column(Integer, default=0)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    created_at: Mapped[datetime]
+    finalized_at: Mapped[datetime | None] = mapped_column(default=None)
+    due_date: Mapped[datetime | None] = mapped_column(default=None)
+    paid_at: Mapped[datetime | None] = mapped_column(default=None)
+    voided_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Automatic retries already made: the position in BILLING_RETRY_SCHEDULE.
+    retries_made: Mapped[int] = mapped_column(Integer, default=0)
+    next_payment_attempt: Mapped[datetime | None] = mapped_column(default=None)
+    failure_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+    billing_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+    lines: Mapped[list["InvoiceLine"]] = relationship(
+        lazy="raise",
+        order_by="InvoiceLine.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    payment_attempts: Mapped[list["PaymentAttempt"]] = relationship(
+        lazy="raise",
+        order_by="PaymentAttempt.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    @property
+    def amount_due(self) -> int:
+        return self.total - self.amount_paid
+
+    @property
+    def is_draft(self) -> bool:
+        return self.finalized_at is None
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (UniqueConstraint("invoice_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("invoices.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(Integer)
+
+
+class PaymentAttempt(Base):
+    """One charge of an invoice, kept forever: the history a user sees on the invoice."""
+
+    __tablename__ = "payment_attempts"
+    __table_args__ = (Index("ix_payment_attempts_invoice_id", "invoice_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("invoices.id", ondelete="CASCADE")
+    )
+    attempted_at: Mapped[datetime]
+    card_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    card_last4: Mapped[str | None] = mapped_column(String(4), default=None)
+    amount: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[PaymentOutcome] = mapped_column(
+        Enum(
+            PaymentOutcome,
+            native_enum=False,
+            length=20,
+            values_callable=_values,
+            validate_strings=True,
+            name="payment_outcome",
+        )
+    )
+    decline_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Sent to the provider with the charge: a re-run of the same attempt after a crash finds
+    # the provider's earlier answer instead of charging again.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    provider_payment_id: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -1,0 +1,50 @@
+"""Liveness, readiness and metrics: unauthenticated, for orchestrators and scrapers."""
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from app.core.errors import ServiceUnavailable, error_responses
+
+router = APIRouter(tags=["operations"])
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+class Health(BaseModel):
+    status: str
+
+
+@router.get("/healthz", name="get_health", summary="Liveness: the process is up")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    name="get_readiness",
+    summary="Readiness: the database answers",
+    responses=error_responses(ServiceUnavailable),
+)
+async def readyz(request: Request) -> Health:
+    engine = request.app.state.runtime.engine
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise ServiceUnavailable("The database is not reachable.") from exc
+    return Health(status="ok")
+
+
+@router.get(
+    "/metrics",
+    name="get_metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

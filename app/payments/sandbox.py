@@ -1,0 +1,120 @@
+"""The built-in offline provider: Stripe's test-card behaviour, kept in our own database.
+
+Its records share the request's transaction, so a sandbox "charge" is rolled back with
+everything else when a request fails, like a charge that never happened.
+"""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.config import Settings
+from app.core.errors import PaymentMethodNotFound, decline_error
+from app.core.ids import new_id
+from app.models import SandboxCharge, SandboxPaymentMethod
+from app.payments.provider import ChargeRequest, ChargeResult, CustomerDetails, PaymentMethodInfo
+from app.sandbox import repository
+from app.sandbox import service as sandbox
+from app.sandbox.testcards import NAMED_TOKENS
+
+
+def _info(method: SandboxPaymentMethod) -> PaymentMethodInfo:
+    return PaymentMethodInfo(
+        provider_id=method.id,
+        fingerprint=method.fingerprint,
+        brand=method.brand,
+        last4=method.last4,
+        exp_month=method.exp_month,
+        exp_year=method.exp_year,
+    )
+
+
+class SandboxProvider:
+    name = "sandbox"
+
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self._session = session
+        self._settings = settings
+        self._clock = clock
+
+    async def _method(self, payment_method_id: str) -> SandboxPaymentMethod:
+        method = await repository.get_payment_method(self._session, payment_method_id)
+        if method is None:
+            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
+        return method
+
+    async def create_customer(self, account_id: str) -> str:
+        return new_id("cus")
+
+    async def update_customer(self, customer_id: str, details: CustomerDetails) -> None:
+        # The sandbox keeps no customer records: the billing details in our own database are
+        # all there is, so there is nothing to sync.
+        return None
+
+    async def retrieve_payment_method(self, payment_method_id: str) -> PaymentMethodInfo:
+        number = NAMED_TOKENS.get(payment_method_id)
+        if number is not None:
+            # As on Stripe, each use of a named test token makes a fresh payment method.
+            method = await sandbox.create_from_named_token(
+                self._session, self._settings, self._clock.now(), number
+            )
+            return _info(method)
+        method = await self._method(payment_method_id)
+        if method.customer_id is not None:
+            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
+        return _info(method)
+
+    async def attach_payment_method(
+        self, customer_id: str, payment_method_id: str
+    ) -> PaymentMethodInfo:
+        method = await self._method(payment_method_id)
+        if method.customer_id not in (None, customer_id):
+            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
+        if method.attach_decline_code is not None:
+            error = decline_error(method.attach_decline_code)
+            raise error(f"The card was declined ({method.attach_decline_code}).")
+        method.customer_id = customer_id
+        await self._session.flush()
+        return _info(method)
+
+    async def detach_payment_method(self, payment_method_id: str) -> None:
+        method = await repository.get_payment_method(self._session, payment_method_id)
+        if method is not None:
+            method.customer_id = None
+            await self._session.flush()
+
+    async def set_default_payment_method(self, customer_id: str, payment_method_id: str) -> None:
+        # The default card is the primary card in our own database; nothing else to record.
+        return None
+
+    async def list_payment_methods(self, customer_id: str) -> list[PaymentMethodInfo]:
+        methods = await repository.list_customer_methods(self._session, customer_id)
+        return [_info(method) for method in methods]
+
+    async def charge(self, request: ChargeRequest) -> ChargeResult:
+        previous = await repository.get_charge(self._session, request.idempotency_key)
+        if previous is not None:
+            return ChargeResult(
+                succeeded=previous.decline_code is None,
+                provider_payment_id=previous.id,
+                decline_code=previous.decline_code,
+            )
+        method = await self._method(request.payment_method_id)
+        now = self._clock.now()
+        decline_code = method.charge_decline_code
+        if decline_code is None and (method.exp_year, method.exp_month) < (now.year, now.month):
+            decline_code = "expired_card"
+        charge = SandboxCharge(
+            idempotency_key=request.idempotency_key,
+            id=new_id("pi"),
+            payment_method_id=method.id,
+            amount=request.amount,
+            currency=request.currency,
+            decline_code=decline_code,
+            created_at=now,
+        )
+        await repository.add_charge(self._session, charge)
+        return ChargeResult(
+            succeeded=decline_code is None,
+            provider_payment_id=charge.id,
+            decline_code=decline_code,
+        )

@@ -1,0 +1,49 @@
+"""What a process needs to serve or work: settings, database, clock, payment provider.
+
+Built once by the API (`create_app`) and by the CLI commands, so both wire the same way.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.core.clock import Clock, SystemClock
+from app.core.config import ProviderName, Settings
+from app.core.db import create_engine, create_sessionmaker
+from app.payments.provider import PaymentProvider
+from app.payments.sandbox import SandboxProvider
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    # Stripe's client is stateless and shared; the sandbox provider lives in the database
+    # and is bound to each session instead.
+    shared_provider: PaymentProvider | None
+
+    @classmethod
+    def create(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
+        engine = create_engine(settings)
+        shared: PaymentProvider | None = None
+        if settings.payment_provider is ProviderName.STRIPE:
+            from app.payments.stripe import StripeProvider
+
+            shared = StripeProvider(settings)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            clock=clock or SystemClock(),
+            shared_provider=shared,
+        )
+
+    def provider(self, session: AsyncSession) -> PaymentProvider:
+        if self.shared_provider is not None:
+            return self.shared_provider
+        return SandboxProvider(session, self.settings, self.clock)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
