@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
+from app.billing_details.router import project_router as project_billing_details_router
 from app.billing_details.router import router as billing_details_router
 from app.cards.router import router as cards_router
 from app.core.clock import Clock
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in (
         cards_router,
         billing_details_router,
+        project_billing_details_router,
         projects_router,
         invoices_router,
         admin_projects_router,

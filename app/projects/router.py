@@ -1,4 +1,80 @@
-from fastapi import APIRouter
+"""HTTP for projects: the platform registers them, accounts list their own."""
+
+from fastapi import APIRouter, Response, status
+
+from app.core.auth import AdminScope, CurrentAccount
+from app.core.clock import ClockDep
+from app.core.db import Session
+from app.core.errors import AUTH_ERRORS, Forbidden, ProjectNotFound, error_responses
+from app.core.pagination import CursorParam, Limit
+from app.projects import service
+from app.projects.schemas import (
+    AccountIdPath,
+    Project,
+    ProjectIdPath,
+    ProjectList,
+    ProjectUpsert,
+)
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+@router.get(
+    "",
+    name="list_projects",
+    summary="List the account's projects",
+    description="Newest first, keyset-paginated: pass `next_cursor` back as `cursor`.",
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def list_projects(
+    session: Session, account_id: CurrentAccount, limit: Limit = 20, cursor: CursorParam = None
+) -> ProjectList:
+    projects, has_more, next_cursor = await service.list_projects(
+        session, account_id, limit, cursor
+    )
+    return ProjectList(
+        data=[Project.model_validate(project) for project in projects],
+        has_more=has_more,
+        next_cursor=next_cursor,
+    )
+
+
+@router.get(
+    "/{project_id}",
+    name="get_project",
+    summary="Get a project",
+    responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
+)
+async def get_project(project_id: str, session: Session, account_id: CurrentAccount) -> Project:
+    return Project.model_validate(await service.get_project(session, account_id, project_id))
+
+
+@admin_router.put(
+    "/accounts/{account_id}/projects/{project_id}",
+    name="register_project",
+    summary="Register or rename a project (platform only)",
+    description=(
+        "Creates the project (201), or renames it (200) if it exists. The account is created "
+        "too if it has not made a request yet. Needs the `billing:admin` scope."
+    ),
+    responses={
+        201: {"model": Project, "description": "The project was created."},
+        **error_responses(*AUTH_ERRORS, Forbidden),
+    },
+)
+async def register_project(
+    account_id: AccountIdPath,
+    project_id: ProjectIdPath,
+    body: ProjectUpsert,
+    response: Response,
+    session: Session,
+    clock: ClockDep,
+    _admin: AdminScope,
+) -> Project:
+    project, created = await service.register_project(
+        session, account_id, project_id, body.name, clock.now()
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return Project.model_validate(project)

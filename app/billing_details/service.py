@@ -1,0 +1,315 @@
+"""Billing details rules: what is mandatory, how each field is checked and normalised, which
+details apply to a project, and keeping the provider's customer in step with the account.
+
+Stored details always passed `validate`; a request that would leave them invalid changes
+nothing. Changes take the account's row lock, so concurrent writes of one account's details
+run one after another (and never race to insert the same row).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.eu import vat
+from stdnum.exceptions import ValidationError
+
+from app.accounts import repository as accounts
+from app.accounts.service import ensure_customer
+from app.billing_details import repository
+from app.billing_details.schemas import (
+    PUBLIC_NAMES,
+    BillingDetails,
+    BillingDetailsInput,
+    BillingDetailsPatch,
+    FlatDetails,
+    ProjectBillingDetails,
+    Source,
+    flat_of,
+)
+from app.core.errors import BillingDetailsIncomplete, FieldProblem, ValidationFailed
+from app.models import Account
+from app.models import BillingDetails as BillingDetailsModel
+from app.payments.provider import CustomerDetails, PaymentProvider
+from app.projects.service import get_project
+
+MANDATORY = ("name", "email", "line1", "city", "postal_code", "country")
+STATE_REQUIRED = frozenset({"US", "CA", "AU"})
+EU_VAT_COUNTRIES = frozenset(code.upper() for code in vat.MEMBER_STATES)
+# VAT numbers carry the country's EU prefix, which differs from ISO 3166 only for Greece.
+VAT_PREFIXES = {"GR": "EL"}
+SNAPSHOT_FIELDS = {"name", "email", "address", "vat_id", "source"}
+_FIELD_ORDER = list(PUBLIC_NAMES.values())
+
+
+@dataclass(frozen=True, slots=True)
+class ValidDetails:
+    name: str
+    email: str
+    line1: str
+    line2: str | None
+    city: str
+    postal_code: str
+    state: str | None
+    country: str
+    vat_id: str | None
+
+
+def missing_fields(values: FlatDetails) -> list[str]:
+    """Mandatory fields without a value, by their dotted names."""
+    missing = [PUBLIC_NAMES[field] for field in MANDATORY if not values[field]]
+    if (values["country"] or "").upper() in STATE_REQUIRED and not values["state"]:
+        missing.append(PUBLIC_NAMES["state"])
+    return missing
+
+
+def _country(value: str | None, problems: list[FieldProblem]) -> str | None:
+    if value is None:
+        return None
+    code = value.upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        problems.append(
+            FieldProblem(
+                field="address.country",
+                message="Not an ISO 3166-1 alpha-2 country code.",
+                type="invalid",
+            )
+        )
+        return None
+    return code
+
+
+@cache
+def _subdivisions(country: str) -> dict[str, str]:
+    """A country's subdivision codes (without the country prefix), by case-folded code or name."""
+    table: dict[str, str] = {}
+    for subdivision in pycountry.subdivisions:
+        if subdivision.country_code == country:
+            code = subdivision.code.split("-", 1)[1]
+            table[code.casefold()] = code
+            table[subdivision.name.casefold()] = code
+    return table
+
+
+def _state(country: str | None, value: str | None, problems: list[FieldProblem]) -> str | None:
+    if value is None or country not in STATE_REQUIRED:
+        return value
+    code = _subdivisions(country).get(value.casefold())
+    if code is not None:
+        return code
+    problems.append(
+        FieldProblem(
+            field="address.state",
+            message=f"Not a state, province or territory of {country}: give its code or name.",
+            type="invalid",
+        )
+    )
+    return None
+
+
+def _email(value: str | None, problems: list[FieldProblem]) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(validate_email(value, check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        problems.append(FieldProblem(field="email", message=str(exc), type="invalid"))
+        return None
+
+
+def _vat_id(country: str | None, value: str | None, problems: list[FieldProblem]) -> str | None:
+    if value is None or country not in EU_VAT_COUNTRIES:
+        return value
+    prefix = VAT_PREFIXES.get(country, country)
+    try:
+        number = vat.compact(value)
+    except ValidationError:
+        # No EU country prefix at all: reported below as a missing prefix.
+        number = ""
+    if number.startswith(country) and prefix != country:
+        number = prefix + number[len(country) :]
+    if not number.startswith(prefix):
+        message = f"A VAT number for an address in {country} starts with {prefix}."
+    elif not vat.is_valid(number):
+        message = f"Not a valid {prefix} VAT number."
+    else:
+        return str(number)
+    problems.append(FieldProblem(field="vat_id", message=message, type="invalid"))
+    return None
+
+
+def validate(raw: FlatDetails) -> ValidDetails:
+    """Check and normalise a full set of details, naming every bad or missing field at once."""
+    # Inputs are stripped, so an empty string is a field left blank.
+    values = {field: value or None for field, value in raw.items()}
+    problems = [
+        FieldProblem(field=field, message="This field is required.", type="missing")
+        for field in missing_fields(values)
+    ]
+    email = _email(values["email"], problems)
+    country = _country(values["country"], problems)
+    state = _state(country, values["state"], problems)
+    vat_id = _vat_id(country, values["vat_id"], problems)
+    name, line1, city, postal_code = (
+        values["name"],
+        values["line1"],
+        values["city"],
+        values["postal_code"],
+    )
+    if problems or not (name and email and line1 and city and postal_code and country):
+        problems.sort(key=lambda problem: _FIELD_ORDER.index(problem.field))
+        raise ValidationFailed(problems)
+    return ValidDetails(
+        name=name,
+        email=email,
+        line1=line1,
+        line2=values["line2"],
+        city=city,
+        postal_code=postal_code,
+        state=state,
+        country=country,
+        vat_id=vat_id,
+    )
+
+
+async def _store(
+    session: AsyncSession,
+    account_id: str,
+    project_id: str | None,
+    existing: BillingDetailsModel | None,
+    details: ValidDetails,
+    now: datetime,
+) -> BillingDetailsModel:
+    row = existing or BillingDetailsModel(account_id=account_id, project_id=project_id)
+    row.name = details.name
+    row.email = details.email
+    row.line1 = details.line1
+    row.line2 = details.line2
+    row.city = details.city
+    row.postal_code = details.postal_code
+    row.state = details.state
+    row.country = details.country
+    row.vat_id = details.vat_id
+    row.updated_at = now
+    if existing is None:
+        await repository.add(session, row)
+    else:
+        await repository.save(session)
+    return row
+
+
+async def _sync_customer(
+    session: AsyncSession, provider: PaymentProvider, account: Account, details: ValidDetails
+) -> None:
+    """Push the account's details to its provider customer.
+
+    Runs after our write inside the same transaction: a provider error rolls our change back.
+    """
+    customer_id = await ensure_customer(session, provider, account)
+    await provider.update_customer(
+        customer_id,
+        CustomerDetails(
+            name=details.name,
+            email=details.email,
+            line1=details.line1,
+            line2=details.line2,
+            city=details.city,
+            postal_code=details.postal_code,
+            state=details.state,
+            country=details.country,
+            vat_id=details.vat_id,
+        ),
+    )
+
+
+def _account_view(row: BillingDetailsModel | None) -> BillingDetails:
+    return BillingDetails.build(row, missing_fields(flat_of(row)))
+
+
+def _effective_view(row: BillingDetailsModel | None) -> ProjectBillingDetails:
+    source: Source = "project" if row is not None and row.project_id is not None else "account"
+    return ProjectBillingDetails.build_effective(row, missing_fields(flat_of(row)), source)
+
+
+async def get_account_details(session: AsyncSession, account_id: str) -> BillingDetails:
+    return _account_view(await repository.get_default(session, account_id))
+
+
+async def replace_account_details(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account_id: str,
+    body: BillingDetailsInput,
+    now: datetime,
+) -> BillingDetails:
+    details = validate(body.flat())
+    account = await accounts.lock(session, account_id)
+    existing = await repository.get_default(session, account_id)
+    row = await _store(session, account_id, None, existing, details, now)
+    await _sync_customer(session, provider, account, details)
+    return _account_view(row)
+
+
+async def update_account_details(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account_id: str,
+    patch: BillingDetailsPatch,
+    now: datetime,
+) -> BillingDetails:
+    account = await accounts.lock(session, account_id)
+    existing = await repository.get_default(session, account_id)
+    details = validate({**flat_of(existing), **patch.flat_changes()})
+    row = await _store(session, account_id, None, existing, details, now)
+    await _sync_customer(session, provider, account, details)
+    return _account_view(row)
+
+
+async def get_project_details(
+    session: AsyncSession, account_id: str, project_id: str
+) -> ProjectBillingDetails:
+    await get_project(session, account_id, project_id)
+    return _effective_view(await repository.get_effective(session, account_id, project_id))
+
+
+async def replace_project_details(
+    session: AsyncSession,
+    account_id: str,
+    project_id: str,
+    body: BillingDetailsInput,
+    now: datetime,
+) -> ProjectBillingDetails:
+    """Set the project's override. Not synced: the provider has one customer per account."""
+    await accounts.lock(session, account_id)
+    await get_project(session, account_id, project_id)
+    details = validate(body.flat())
+    existing = await repository.get_override(session, account_id, project_id)
+    return _effective_view(await _store(session, account_id, project_id, existing, details, now))
+
+
+async def delete_project_details(
+    session: AsyncSession, account_id: str, project_id: str
+) -> ProjectBillingDetails:
+    """Drop the project's override (if any): the account's details apply again."""
+    await accounts.lock(session, account_id)
+    await get_project(session, account_id, project_id)
+    existing = await repository.get_override(session, account_id, project_id)
+    if existing is not None:
+        await repository.remove(session, existing)
+    return _effective_view(await repository.get_effective(session, account_id, project_id))
+
+
+async def snapshot_for_project(
+    session: AsyncSession, account_id: str, project_id: str
+) -> dict[str, Any]:
+    """The details an invoice of the project is issued to, frozen into it at finalization."""
+    effective = _effective_view(await repository.get_effective(session, account_id, project_id))
+    if effective.missing_fields:
+        raise BillingDetailsIncomplete(
+            "The billing details that apply to project "
+            f"{project_id} are missing: {', '.join(effective.missing_fields)}."
+        )
+    return effective.model_dump(mode="json", include=SNAPSHOT_FIELDS)
