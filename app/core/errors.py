@@ -56,6 +56,10 @@ class BillingError(Exception):
     def problem_code(self) -> str:
         return self.code
 
+    @property
+    def problem_title(self) -> str:
+        return self.title
+
     def headers(self) -> dict[str, str]:
         return {}
 
@@ -249,17 +253,24 @@ class BillingDetailsIncomplete(Conflict):
 
 
 class InvoicePaymentFailed(PaymentRequired):
-    """A charge of an invoice was declined; the attempt and new status are kept."""
+    """A charge of an invoice was declined: answered as the decline's own 402 error.
+
+    The failed attempt and the invoice's new status are facts, so they are committed.
+    """
 
     keeps_changes = True
 
-    def __init__(self, decline_code: str, detail: str) -> None:
-        self.decline_code = decline_code
+    def __init__(self, decline_code: str | None, detail: str) -> None:
+        self.decline = decline_error(decline_code)
         super().__init__(detail)
 
     @property
     def problem_code(self) -> str:
-        return self.decline_code
+        return self.decline.code
+
+    @property
+    def problem_title(self) -> str:
+        return self.decline.title
 
 
 # --- webhooks ----------------------------------------------------------------------------
@@ -324,7 +335,7 @@ def render(error: BillingError) -> JSONResponse:
     return problem_response(
         status=error.status,
         code=error.problem_code,
-        title=error.title,
+        title=error.problem_title,
         detail=error.detail,
         errors=error.field_errors(),
         headers=error.headers(),
@@ -374,7 +385,13 @@ async def _http_handler(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_handler(_request: Request, exc: Exception) -> JSONResponse:
     logger.error("unhandled error", exc_info=exc)
-    return render(InternalError("An unexpected error occurred; it has been logged."))
+    response = render(InternalError("An unexpected error occurred; it has been logged."))
+    # Starlette answers unhandled errors outside the app's middleware, so the request-id
+    # middleware never sees this response.
+    request_id = current_request_id()
+    if request_id is not None:
+        response.headers["X-Request-ID"] = request_id
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:

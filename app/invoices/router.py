@@ -1,4 +1,261 @@
-from fastapi import APIRouter
+"""HTTP for invoices: the account's views and the platform's (admin) calls."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import AwareDatetime
+from starlette.concurrency import run_in_threadpool
+
+from app.core.auth import AdminScope, CurrentAccount
+from app.core.clock import ClockDep
+from app.core.db import Session
+from app.core.deps import SettingsDep
+from app.core.errors import (
+    AUTH_ERRORS,
+    BillingDetailsIncomplete,
+    CardDeclined,
+    ExpiredCard,
+    Forbidden,
+    IncorrectCvc,
+    InsufficientFunds,
+    InvoiceNotDraft,
+    InvoiceNotFinalized,
+    InvoiceNotFound,
+    InvoiceNotOpen,
+    InvoiceNotPayable,
+    InvoiceNotVoidable,
+    NoPaymentMethod,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+    ProjectNotFound,
+    error_responses,
+)
+from app.core.pagination import CursorParam, Limit, paginate
+from app.core.schemas import PLATFORM_ID_PATTERN
+from app.invoices import service
+from app.invoices.pdf import Seller, render_invoice_pdf
+from app.invoices.repository import InvoiceFilters
+from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList, InvoiceSummary
+from app.models import Invoice as InvoiceModel
+from app.models import InvoiceStatus
+from app.payments.dependencies import Provider
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+ADMIN_ERRORS = (*AUTH_ERRORS, Forbidden)
+PROVIDER_ERRORS = (PaymentProviderError, PaymentProviderUnavailable)
+DECLINES = (CardDeclined, ExpiredCard, IncorrectCvc, InsufficientFunds)
+
+
+def invoice_filters(
+    status_: Annotated[
+        list[InvoiceStatus] | None,
+        Query(alias="status", description="Only these statuses (repeatable)."),
+    ] = None,
+    created_gte: Annotated[
+        AwareDatetime | None, Query(description="Created at or after (RFC 3339).")
+    ] = None,
+    created_lt: Annotated[
+        AwareDatetime | None, Query(description="Created before (RFC 3339).")
+    ] = None,
+) -> InvoiceFilters:
+    return InvoiceFilters(
+        statuses=tuple(status_ or ()), created_gte=created_gte, created_lt=created_lt
+    )
+
+
+Filters = Annotated[InvoiceFilters, Depends(invoice_filters)]
+
+
+def _page(invoices: list[InvoiceModel], limit: int) -> InvoiceList:
+    page, has_more, next_cursor = paginate(invoices, limit)
+    return InvoiceList(
+        data=[InvoiceSummary.build(invoice) for invoice in page],
+        has_more=has_more,
+        next_cursor=next_cursor,
+    )
+
+
+@router.get(
+    "/invoices",
+    name="list_invoices",
+    summary="List the account's invoices",
+    description="Newest first, keyset-paginated. Filter by status, project and creation time.",
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def list_invoices(
+    session: Session,
+    account_id: CurrentAccount,
+    filters: Filters,
+    limit: Limit = 20,
+    cursor: CursorParam = None,
+    project_id: Annotated[
+        str | None, Query(pattern=PLATFORM_ID_PATTERN, description="Only this project's.")
+    ] = None,
+) -> InvoiceList:
+    scoped = InvoiceFilters(
+        statuses=filters.statuses,
+        project_id=project_id,
+        created_gte=filters.created_gte,
+        created_lt=filters.created_lt,
+    )
+    invoices = await service.list_invoices(session, account_id, scoped, limit, cursor)
+    return _page(invoices, limit)
+
+
+@router.get(
+    "/projects/{project_id}/invoices",
+    name="list_project_invoices",
+    tags=["projects"],
+    summary="List one project's invoices",
+    description="Newest first, keyset-paginated, with the same filters as the account-wide list.",
+    responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
+)
+async def list_project_invoices(
+    project_id: str,
+    session: Session,
+    account_id: CurrentAccount,
+    filters: Filters,
+    limit: Limit = 20,
+    cursor: CursorParam = None,
+) -> InvoiceList:
+    invoices = await service.list_project_invoices(
+        session, account_id, project_id, filters, limit, cursor
+    )
+    return _page(invoices, limit)
+
+
+@router.get(
+    "/invoices/{invoice_id}",
+    name="get_invoice",
+    summary="Get an invoice with its lines and payment attempts",
+    responses=error_responses(*AUTH_ERRORS, InvoiceNotFound),
+)
+async def get_invoice(invoice_id: str, session: Session, account_id: CurrentAccount) -> Invoice:
+    return Invoice.build(await service.get_invoice(session, account_id, invoice_id))
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    name="get_invoice_pdf",
+    summary="Download an invoice as PDF",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The invoice as a PDF file."},
+        **error_responses(*AUTH_ERRORS, InvoiceNotFound, InvoiceNotFinalized),
+    },
+)
+async def get_invoice_pdf(
+    invoice_id: str, session: Session, account_id: CurrentAccount, settings: SettingsDep
+) -> Response:
+    invoice = await service.get_finalized_with_lines(session, account_id, invoice_id)
+    seller = Seller(
+        name=settings.seller_name, address=settings.seller_address, email=settings.seller_email
+    )
+    # Rendering is CPU work: off the event loop, so other requests keep flowing meanwhile.
+    content = await run_in_threadpool(render_invoice_pdf, invoice, seller)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{invoice.number}.pdf"'},
+    )
+
+
+@router.post(
+    "/invoices/{invoice_id}/pay",
+    name="pay_invoice",
+    summary="Pay an invoice now with the primary card",
+    description=(
+        "For `payment_due` and `not_paid` invoices. A declined charge answers 402 with the "
+        "decline code; the attempt is recorded on the invoice."
+    ),
+    responses=error_responses(
+        *AUTH_ERRORS,
+        *DECLINES,
+        InvoiceNotFound,
+        InvoiceNotPayable,
+        NoPaymentMethod,
+        *PROVIDER_ERRORS,
+    ),
+)
+async def pay_invoice(
+    invoice_id: str,
+    session: Session,
+    account_id: CurrentAccount,
+    provider: Provider,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Invoice:
+    invoice = await service.pay_invoice(
+        session, provider, account_id, invoice_id, clock.now(), settings.retry_schedule
+    )
+    return Invoice.build(invoice)
+
+
+@admin_router.post(
+    "/invoices",
+    name="create_invoice",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a draft invoice for a project",
+    description="A draft is `payment_pending` and has no number until it is finalized.",
+    responses=error_responses(*ADMIN_ERRORS, ProjectNotFound),
+)
+async def create_invoice(
+    body: InvoiceCreate, session: Session, _admin: AdminScope, clock: ClockDep
+) -> Invoice:
+    return Invoice.build(await service.create_invoice(session, body, clock.now()))
+
+
+@admin_router.post(
+    "/invoices/{invoice_id}/finalize",
+    name="finalize_invoice",
+    summary="Finalize a draft and charge the primary card",
+    description=(
+        "Assigns the next number and freezes the billing details, then charges the account's "
+        "primary card: the invoice becomes `paid`, or `payment_due` with a retry scheduled."
+    ),
+    responses=error_responses(
+        *ADMIN_ERRORS, InvoiceNotFound, InvoiceNotDraft, BillingDetailsIncomplete, *PROVIDER_ERRORS
+    ),
+)
+async def finalize_invoice(
+    invoice_id: str,
+    session: Session,
+    _admin: AdminScope,
+    provider: Provider,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Invoice:
+    invoice = await service.finalize_invoice(
+        session, provider, invoice_id, clock.now(), settings.retry_schedule
+    )
+    return Invoice.build(invoice)
+
+
+@admin_router.post(
+    "/invoices/{invoice_id}/void",
+    name="void_invoice",
+    summary="Void an invoice",
+    description=(
+        "From `payment_pending`, `payment_due` or `not_paid`. A paid invoice cannot be voided."
+    ),
+    responses=error_responses(*ADMIN_ERRORS, InvoiceNotFound, InvoiceNotVoidable),
+)
+async def void_invoice(
+    invoice_id: str, session: Session, _admin: AdminScope, clock: ClockDep
+) -> Invoice:
+    return Invoice.build(await service.void_invoice(session, invoice_id, clock.now()))
+
+
+@admin_router.post(
+    "/invoices/{invoice_id}/mark-uncollectible",
+    name="mark_invoice_uncollectible",
+    summary="Mark an invoice as not paid",
+    description="For a finalized invoice awaiting payment; it is no longer retried.",
+    responses=error_responses(*ADMIN_ERRORS, InvoiceNotFound, InvoiceNotOpen),
+)
+async def mark_invoice_uncollectible(
+    invoice_id: str, session: Session, _admin: AdminScope
+) -> Invoice:
+    return Invoice.build(await service.mark_uncollectible(session, invoice_id))

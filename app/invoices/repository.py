@@ -1,0 +1,143 @@
+"""SQL for invoices, their lines and payment attempts."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.pagination import Cursor, after_cursor
+from app.models import Account, Invoice, InvoiceStatus, PaymentAttempt
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFilters:
+    statuses: Sequence[InvoiceStatus] = ()
+    project_id: str | None = None
+    created_gte: datetime | None = None
+    created_lt: datetime | None = None
+
+
+async def add(session: AsyncSession, invoice: Invoice) -> None:
+    session.add(invoice)
+    await session.flush()
+
+
+def _detail(statement: Select[Invoice]) -> Select[Invoice]:
+    return statement.options(selectinload(Invoice.lines), selectinload(Invoice.payment_attempts))
+
+
+async def get(
+    session: AsyncSession, account_id: str, invoice_id: str, *, detail: bool = False
+) -> Invoice | None:
+    statement = select(Invoice).where(Invoice.account_id == account_id, Invoice.id == invoice_id)
+    if detail:
+        statement = _detail(statement)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_with_lines(session: AsyncSession, account_id: str, invoice_id: str) -> Invoice | None:
+    statement = (
+        select(Invoice)
+        .where(Invoice.account_id == account_id, Invoice.id == invoice_id)
+        .options(selectinload(Invoice.lines))
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def find(session: AsyncSession, invoice_id: str) -> Invoice | None:
+    return await session.get(Invoice, invoice_id)
+
+
+async def lock(
+    session: AsyncSession, invoice_id: str, *, account_id: str | None = None
+) -> Invoice | None:
+    """The invoice under a row lock, so that no two requests charge or move it at once."""
+    statement = select(Invoice).where(Invoice.id == invoice_id)
+    if account_id is not None:
+        statement = statement.where(Invoice.account_id == account_id)
+    return (await session.execute(statement.with_for_update())).scalar_one_or_none()
+
+
+async def load_detail(session: AsyncSession, invoice: Invoice) -> Invoice:
+    """Load lines and attempts of an invoice already in the session (after a change)."""
+    await session.refresh(invoice, ["lines", "payment_attempts"])
+    return invoice
+
+
+async def list_page(
+    session: AsyncSession,
+    account_id: str,
+    filters: InvoiceFilters,
+    limit: int,
+    cursor: Cursor | None,
+) -> list[Invoice]:
+    """One page, newest first, plus one row to tell whether another page follows."""
+    statement = select(Invoice).where(Invoice.account_id == account_id)
+    if filters.statuses:
+        statement = statement.where(Invoice.status.in_(filters.statuses))
+    if filters.project_id is not None:
+        statement = statement.where(Invoice.project_id == filters.project_id)
+    if filters.created_gte is not None:
+        statement = statement.where(Invoice.created_at >= filters.created_gte)
+    if filters.created_lt is not None:
+        statement = statement.where(Invoice.created_at < filters.created_lt)
+    if cursor is not None:
+        statement = statement.where(after_cursor(Invoice.created_at, Invoice.id, cursor))
+    statement = statement.order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(limit + 1)
+    return list((await session.execute(statement)).scalars())
+
+
+async def add_attempt(session: AsyncSession, attempt: PaymentAttempt) -> None:
+    session.add(attempt)
+    await session.flush()
+
+
+async def get_attempt_by_payment(
+    session: AsyncSession, invoice_id: str, provider_payment_id: str
+) -> PaymentAttempt | None:
+    statement = select(PaymentAttempt).where(
+        PaymentAttempt.invoice_id == invoice_id,
+        PaymentAttempt.provider_payment_id == provider_payment_id,
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def payment_due_for_account(session: AsyncSession, account_id: str) -> list[Invoice]:
+    """The account's due invoices, locked; the caller holds the account's lock already."""
+    statement = (
+        select(Invoice)
+        .where(Invoice.account_id == account_id, Invoice.status == InvoiceStatus.PAYMENT_DUE)
+        .order_by(Invoice.created_at, Invoice.id)
+        .with_for_update()
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, exclude: Sequence[str] = ()
+) -> Invoice | None:
+    """The next invoice whose retry is due, locked with its account for this worker alone.
+
+    Invoice and account rows are locked in one statement with SKIP LOCKED: workers share the
+    queue without ever waiting for each other, and an account busy with a card change is
+    simply left for the next pass, so no lock cycle with request handlers can form.
+    (SQLite has one writer at a time and ignores the clause.)
+    """
+    statement = (
+        select(Invoice)
+        .join(Account, Account.id == Invoice.account_id)
+        .where(
+            Invoice.next_payment_attempt.is_not(None),
+            Invoice.next_payment_attempt <= now,
+            Invoice.status == InvoiceStatus.PAYMENT_DUE,
+        )
+        .order_by(Invoice.next_payment_attempt, Invoice.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if exclude:
+        statement = statement.where(Invoice.id.not_in(exclude))
+    return (await session.execute(statement)).scalar_one_or_none()

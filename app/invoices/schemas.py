@@ -1,0 +1,183 @@
+from typing import Annotated, Any, Self
+
+import pycountry
+from pydantic import Field, field_validator, model_validator
+
+from app.core.pagination import Page
+from app.core.schemas import InputDatetime, InputSchema, PlatformId, Schema, UtcDatetime
+from app.models import Invoice as InvoiceModel
+from app.models import InvoiceLine as InvoiceLineModel
+from app.models import InvoiceStatus, PaymentOutcome
+from app.models import PaymentAttempt as PaymentAttemptModel
+
+STATUS_LABELS: dict[InvoiceStatus, str] = {
+    InvoiceStatus.PAYMENT_PENDING: "Payment pending",
+    InvoiceStatus.PAID: "Paid",
+    InvoiceStatus.PAYMENT_DUE: "Payment due",
+    InvoiceStatus.NOT_PAID: "Not paid",
+    InvoiceStatus.VOIDED: "Voided",
+}
+
+# Stripe's ceiling for one amount, in minor units.
+MAX_AMOUNT = 99_999_999
+
+
+class InvoiceLineCreate(InputSchema):
+    description: Annotated[
+        str, Field(min_length=1, max_length=500, examples=["Compute: 720 vCPU-hours"])
+    ]
+    quantity: Annotated[int, Field(ge=1, le=1_000_000, examples=[720])]
+    unit_amount: Annotated[
+        int,
+        Field(
+            ge=-MAX_AMOUNT,
+            le=MAX_AMOUNT,
+            description="Minor units; negative for a credit or discount line.",
+            examples=[2],
+        ),
+    ]
+
+
+class InvoiceCreate(InputSchema):
+    account_id: PlatformId
+    project_id: PlatformId
+    currency: Annotated[str, Field(pattern=r"^[a-z]{3}$", examples=["eur"])]
+    period_start: InputDatetime = Field(examples=["2026-10-01T00:00:00Z"])
+    period_end: InputDatetime = Field(examples=["2026-11-01T00:00:00Z"])
+    lines: Annotated[list[InvoiceLineCreate], Field(min_length=1, max_length=250)]
+    tax: Annotated[
+        int, Field(ge=0, le=MAX_AMOUNT, description="Tax in minor units, computed by the platform.")
+    ] = 0
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if pycountry.currencies.get(alpha_3=value.upper()) is None:
+            raise ValueError("not an ISO 4217 currency code")
+        return value
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> Self:
+        if self.period_end < self.period_start:
+            raise ValueError("period_end must not be before period_start")
+        return self
+
+
+class InvoiceLine(Schema):
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+
+    @classmethod
+    def build(cls, line: InvoiceLineModel) -> "InvoiceLine":
+        return cls(
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            amount=line.amount,
+        )
+
+
+class PaymentAttempt(Schema):
+    attempted_at: UtcDatetime
+    card_last4: str | None = Field(examples=["4242"])
+    outcome: PaymentOutcome
+    decline_code: str | None = Field(examples=["insufficient_funds"])
+
+    @classmethod
+    def build(cls, attempt: PaymentAttemptModel) -> "PaymentAttempt":
+        return cls(
+            attempted_at=attempt.attempted_at,
+            card_last4=attempt.card_last4,
+            outcome=attempt.outcome,
+            decline_code=attempt.decline_code,
+        )
+
+
+class InvoiceSummary(Schema):
+    """An invoice as lists show it: everything but its lines and payment attempts."""
+
+    id: str = Field(examples=["in_4fG7hJ2kL9mN3pQ8rS1tU6vW"])
+    number: str | None = Field(
+        description="Assigned at finalization: unique per account, sequential without gaps.",
+        examples=["3F9A1C2B-0001"],
+    )
+    account_id: str
+    project_id: str
+    project_name: str
+    status: InvoiceStatus
+    status_label: str = Field(examples=["Payment due"])
+    currency: str = Field(examples=["eur"])
+    subtotal: int = Field(examples=[1940])
+    tax: int = Field(examples=[0])
+    total: int = Field(examples=[1940])
+    amount_paid: int = Field(examples=[0])
+    amount_due: int = Field(examples=[1940])
+    period_start: UtcDatetime
+    period_end: UtcDatetime
+    created_at: UtcDatetime
+    finalized_at: UtcDatetime | None
+    due_date: UtcDatetime | None
+    paid_at: UtcDatetime | None
+    voided_at: UtcDatetime | None
+    attempt_count: int
+    next_payment_attempt: UtcDatetime | None
+    failure_reason: str | None = Field(examples=["insufficient_funds"])
+    billing_details: dict[str, Any] | None = Field(
+        description="Billing details as they were at finalization; null for a draft.",
+    )
+    pdf_url: str | None = Field(examples=["/v1/invoices/in_4fG7hJ2kL9mN3pQ8rS1tU6vW/pdf"])
+
+    @staticmethod
+    def fields_of(invoice: InvoiceModel) -> dict[str, Any]:
+        return {
+            "id": invoice.id,
+            "number": invoice.number,
+            "account_id": invoice.account_id,
+            "project_id": invoice.project_id,
+            "project_name": invoice.project_name,
+            "status": invoice.status,
+            "status_label": STATUS_LABELS[invoice.status],
+            "currency": invoice.currency,
+            "subtotal": invoice.subtotal,
+            "tax": invoice.tax,
+            "total": invoice.total,
+            "amount_paid": invoice.amount_paid,
+            "amount_due": invoice.amount_due,
+            "period_start": invoice.period_start,
+            "period_end": invoice.period_end,
+            "created_at": invoice.created_at,
+            "finalized_at": invoice.finalized_at,
+            "due_date": invoice.due_date,
+            "paid_at": invoice.paid_at,
+            "voided_at": invoice.voided_at,
+            "attempt_count": invoice.attempt_count,
+            "next_payment_attempt": invoice.next_payment_attempt,
+            "failure_reason": invoice.failure_reason,
+            "billing_details": invoice.billing_snapshot,
+            "pdf_url": None if invoice.is_draft else f"/v1/invoices/{invoice.id}/pdf",
+        }
+
+    @classmethod
+    def build(cls, invoice: InvoiceModel) -> "InvoiceSummary":
+        return cls(**cls.fields_of(invoice))
+
+
+class Invoice(InvoiceSummary):
+    """An invoice with its lines and the history of its payment attempts."""
+
+    lines: list[InvoiceLine]
+    payment_attempts: list[PaymentAttempt]
+
+    @classmethod
+    def build(cls, invoice: InvoiceModel) -> "Invoice":
+        return cls(
+            **cls.fields_of(invoice),
+            lines=[InvoiceLine.build(line) for line in invoice.lines],
+            payment_attempts=[PaymentAttempt.build(a) for a in invoice.payment_attempts],
+        )
+
+
+class InvoiceList(Page[InvoiceSummary]):
+    """Invoices, newest first."""

@@ -1,0 +1,166 @@
+"""Invoice PDF rendering throughput: `python -m bench.pdf_bench --count 500`.
+
+Renders in-memory invoices (no database) on one core and prints invoices/s and peak RSS.
+The invoices are transient ORM objects: `lines` is `lazy="raise"`, but that strategy only
+governs loading from a session, and a transient object has none, so assigning
+`invoice.lines = [...]` simply sets the collection, exactly as the service's eager load does.
+"""
+
+import argparse
+import random
+import resource
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from app.invoices.pdf import Seller, render_invoice_pdf
+from app.models import Invoice, InvoiceLine, InvoiceStatus
+
+SELLER = Seller(
+    name="Cloud Platform Inc.",
+    address="1 Infrastructure Way, 10115 Berlin, Germany",
+    email="billing@cloud.example",
+)
+
+# (description, unit amount in cents, largest quantity billed)
+PRODUCTS = (
+    ("Compute: shared vCPU hours", 1, 2000),
+    ("Compute: dedicated vCPU hours", 4, 1500),
+    ("Block storage (GB-month)", 10, 500),
+    ("Object storage egress (GB)", 2, 3000),
+    ("Managed PostgreSQL, 2 vCPU / 8 GB, high availability (hours)", 9, 744),
+    ("Load balancer hours", 3, 744),
+    ("Build minutes", 1, 5000),
+    ("Support plan: Business", 4900, 1),
+    ("IPv4 addresses", 50, 8),
+    ("Snapshots (GB-month) for volumes in eu-central and eu-west, retained 30 days", 5, 400),
+)
+
+CUSTOMERS = (
+    ("Acme GmbH", "Hauptstraße 5", "10115", "Berlin", "", "DE", "DE811907980"),
+    ("Zoë Łukasiewicz", "ul. Piotrkowska 104", "90-001", "Łódź", "", "PL", None),
+    ("Initech LLC", "4120 Freidrich Ln", "78744", "Austin", "TX", "US", None),
+    ("株式会社サンプル", "1-1 Chiyoda", "100-0001", "Tokyo", "", "JP", None),
+)
+
+STATUSES = (
+    InvoiceStatus.PAID,
+    InvoiceStatus.PAID,
+    InvoiceStatus.PAID,
+    InvoiceStatus.PAYMENT_DUE,
+    InvoiceStatus.PAYMENT_PENDING,
+    InvoiceStatus.NOT_PAID,
+    InvoiceStatus.VOIDED,
+)
+
+
+def build_invoice(index: int, rng: random.Random) -> Invoice:
+    """A finalized invoice with 5 to 10 lines, as the platform typically bills a project."""
+    name, line1, postal_code, city, state, country, vat_id = rng.choice(CUSTOMERS)
+    currency = "jpy" if country == "JP" else rng.choice(("eur", "usd"))
+    unit_scale = 100 if currency == "jpy" else 1
+    lines = []
+    products = rng.sample(PRODUCTS, rng.randint(5, 10))
+    for position, (description, unit_amount, max_quantity) in enumerate(products):
+        quantity = rng.randint(1, max_quantity)
+        unit = unit_amount * unit_scale
+        lines.append(
+            InvoiceLine(
+                position=position,
+                description=description,
+                quantity=quantity,
+                unit_amount=unit,
+                amount=quantity * unit,
+            )
+        )
+    subtotal = sum(line.amount for line in lines)
+    tax = subtotal * 19 // 100 if country == "DE" else 0
+    total = subtotal + tax
+    status = rng.choice(STATUSES)
+    period_start = datetime(2026, 10, 1, tzinfo=UTC)
+    finalized_at = datetime(2026, 11, 1, 0, 5, tzinfo=UTC)
+    invoice = Invoice(
+        id=f"in_bench{index:08d}",
+        account_id="acct_42",
+        project_id=f"proj_{index % 7}",
+        project_name="Web shop production",
+        number=f"INV-{index + 1:06d}",
+        status=status,
+        currency=currency,
+        subtotal=subtotal,
+        tax=tax,
+        total=total,
+        amount_paid=total if status is InvoiceStatus.PAID else 0,
+        period_start=period_start,
+        period_end=datetime(2026, 11, 1, tzinfo=UTC),
+        created_at=finalized_at - timedelta(minutes=5),
+        finalized_at=finalized_at,
+        due_date=finalized_at + timedelta(days=14),
+        paid_at=finalized_at if status is InvoiceStatus.PAID else None,
+        voided_at=finalized_at + timedelta(days=2) if status is InvoiceStatus.VOIDED else None,
+        billing_snapshot={
+            "name": name,
+            "email": "accounts@example.com",
+            "address": {
+                "line1": line1,
+                "line2": None,
+                "city": city,
+                "postal_code": postal_code,
+                "state": state or None,
+                "country": country,
+            },
+            "vat_id": vat_id,
+            "source": "account",
+        },
+    )
+    invoice.lines = lines
+    return invoice
+
+
+def _peak_rss_mib() -> float:
+    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--count", type=int, default=500, help="invoices to render")
+    parser.add_argument("--seed", type=int, default=1, help="seed for the invoice generator")
+    parser.add_argument("--sample", type=Path, help="also write the first rendered PDF here")
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+
+    rng = random.Random(args.seed)
+    invoices = [build_invoice(index, rng) for index in range(args.count)]
+    # One render first so that imports and font tables are not counted as throughput.
+    first = render_invoice_pdf(invoices[0], SELLER)
+    rss_before = _peak_rss_mib()
+    if args.sample:
+        args.sample.write_bytes(first)
+
+    total_bytes = 0
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
+    for invoice in invoices:
+        total_bytes += len(render_invoice_pdf(invoice, SELLER))
+    wall = time.perf_counter() - wall_start
+    cpu = time.process_time() - cpu_start
+
+    peak_mib = _peak_rss_mib()
+    print(f"rendered      {args.count} invoices (5-10 lines each), one core")
+    per_invoice_ms = wall / args.count * 1000
+    print(f"throughput    {args.count / wall:,.0f} invoices/s ({per_invoice_ms:.2f} ms each)")
+    print(f"cpu time      {cpu / args.count * 1000:.2f} ms per invoice")
+    print(f"average size  {total_bytes / args.count / 1024:.1f} KiB")
+    # The invoices are all built before timing starts, so most of the peak is their ORM
+    # objects; the growth while rendering is what the renderer itself holds.
+    print(f"peak RSS      {peak_mib:.1f} MiB ({peak_mib - rss_before:+.1f} MiB while rendering)")
+    if args.sample:
+        print(f"sample        {args.sample}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
