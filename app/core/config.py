@@ -6,14 +6,28 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 # Only ever used when BILLING_ENV=development; production refuses to start with it.
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105
 
+ENV_PREFIX = "BILLING_"
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class SettingsError(Exception):
+    """The environment does not make a valid configuration; the message names each variable."""
 
 
 class Environment(StrEnum):
@@ -53,7 +67,7 @@ def _split_csv(value: object) -> object:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///./billing.db"
@@ -81,6 +95,24 @@ class Settings(BaseSettings):
     seller_email: str = "billing@cloud.example"
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # `billing serve` worker processes; each holds its own database pool of database_pool_size.
+    workers: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # The URL may carry a password: messages describe it, never repeat it.
+        try:
+            dialect = make_url(value).get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError):
+            raise ValueError(
+                "is not a SQLAlchemy URL such as postgresql+asyncpg://user:password@host/db"
+            ) from None
+        if not dialect.is_async:
+            raise ValueError(
+                "needs an async driver: postgresql+asyncpg://… or sqlite+aiosqlite:///…"
+            )
+        return value
 
     @field_validator("retry_schedule")
     @classmethod
@@ -110,6 +142,11 @@ class Settings(BaseSettings):
                     "BILLING_PAYMENT_PROVIDER is sandbox; production needs stripe "
                     "(or BILLING_ALLOW_SANDBOX_IN_PRODUCTION=1)"
                 )
+            if self.payment_provider is ProviderName.STRIPE and self.stripe_webhook_secret is None:
+                raise ValueError(
+                    "BILLING_STRIPE_WEBHOOK_SECRET is required in production with "
+                    "BILLING_PAYMENT_PROVIDER=stripe, or every Stripe webhook is refused"
+                )
         if self.payment_provider is ProviderName.STRIPE and self.stripe_api_key is None:
             raise ValueError(
                 "BILLING_STRIPE_API_KEY is required when BILLING_PAYMENT_PROVIDER=stripe"
@@ -127,6 +164,27 @@ class Settings(BaseSettings):
         return DEV_JWT_SECRET
 
 
+def describe(error: ValidationError) -> str:
+    """One line naming each offending variable, without echoing values (they may be secrets)."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        location = item["loc"]
+        if location:
+            problems.append(f"{ENV_PREFIX}{str(location[0]).upper()}: {message}")
+        else:
+            problems.append(message)
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or `SettingsError` with a message fit for an operator."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -1,6 +1,8 @@
 """Business events: one structured log line each, plus the Prometheus counters behind them.
 
-Domain services call these functions; how events are formatted and exported lives here only.
+Domain services call these functions; what an event records and which counter it moves lives
+here only. Lines are written as JSON by app/core/logging.py; HTTP requests are measured and
+logged by app/core/metrics.py.
 """
 
 import logging

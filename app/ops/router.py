@@ -1,15 +1,18 @@
 """Liveness, readiness and metrics: unauthenticated, for orchestrators and scrapers."""
 
 import asyncio
+import logging
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from app.core.errors import ServiceUnavailable, error_responses
+from app.core.metrics import exposition
 
 router = APIRouter(tags=["operations"])
+logger = logging.getLogger("billing.ops")
 
 READINESS_TIMEOUT_SECONDS = 2.0
 
@@ -35,6 +38,7 @@ async def readyz(request: Request) -> Health:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:
+        logger.warning("readiness check failed: %s: %s", type(exc).__name__, exc)
         raise ServiceUnavailable("The database is not reachable.") from exc
     return Health(status="ok")
 
@@ -47,4 +51,4 @@ async def readyz(request: Request) -> Health:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
 async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

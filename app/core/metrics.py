@@ -1,0 +1,110 @@
+"""Per-request telemetry, measured once: the Prometheus series and the request's log line.
+
+Collectors live at module level so they are registered once per process, however many apps
+are built in it (the tests build one per test).
+"""
+
+import logging
+import os
+import time
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.request_context import current_account_id, current_request_id
+
+# Set by `billing serve --workers N` (N > 1) so that every worker's series are aggregated.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+UNMATCHED = "unmatched"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Probes and scrapes every few seconds would drown the request log; they are still counted.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+_LABELS = ("method", "route", "status")
+
+# A `_created` timestamp series beside every counter doubles what is scraped and stored for
+# something rate() and histogram_quantile() never use.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+HTTP_REQUESTS = Counter(
+    "billing_http_requests_total", "HTTP requests by method, route template and status.", _LABELS
+)
+HTTP_LATENCY = Histogram(
+    "billing_http_request_duration_seconds",
+    "HTTP request latency by method, route template and status.",
+    _LABELS,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+_requests = logging.getLogger("billing.requests")
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/v1/cards/{card_id}`), so label values stay few."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else UNMATCHED
+
+
+def exposition() -> bytes:
+    """Every series in Prometheus text format, across all workers when there are several."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+class RequestMetricsMiddleware:
+    """Count and time every HTTP request, and log one line for it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        # Stays 500 if the app fails before it starts a response.
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            _record(scope, status, time.perf_counter() - started)
+
+
+def _record(scope: Scope, status: int, seconds: float) -> None:
+    method = scope["method"] if scope["method"] in _METHODS else "other"
+    route = route_template(scope)
+    labels = {"method": method, "route": route, "status": str(status)}
+    HTTP_REQUESTS.labels(**labels).inc()
+    HTTP_LATENCY.labels(**labels).observe(seconds)
+    _requests.log(
+        logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
+        "%s %s %s",
+        method,
+        route,
+        status,
+        extra={
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "request_id": current_request_id(),
+            "account_id": current_account_id(),
+        },
+    )
