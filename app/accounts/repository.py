@@ -62,3 +62,12 @@ async def take_invoice_number(session: AsyncSession, account_id: str) -> tuple[s
 async def set_customer_id(session: AsyncSession, account: Account, customer_id: str) -> None:
     account.provider_customer_id = customer_id
     await session.flush()
+
+
+async def with_provider_customer(session: AsyncSession, only: str | None = None) -> list[str]:
+    """Ids of the accounts that have a customer at the provider (or just `only`, if it has)."""
+    query = select(Account.id).where(Account.provider_customer_id.is_not(None))
+    if only is not None:
+        query = query.where(Account.id == only)
+    result = await session.execute(query.order_by(Account.id))
+    return list(result.scalars())

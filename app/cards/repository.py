@@ -84,3 +84,25 @@ async def make_primary(session: AsyncSession, card: Card) -> None:
 async def remove(session: AsyncSession, card: Card) -> None:
     await session.execute(delete(Card).where(Card.id == card.id))
     session.expunge(card)
+
+
+async def account_of_payment_method(
+    session: AsyncSession, provider_payment_method_id: str
+) -> str | None:
+    result = await session.execute(
+        select(Card.account_id).where(Card.provider_payment_method_id == provider_payment_method_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def refresh(
+    session: AsyncSession, card: Card, *, last4: str, exp_month: int, exp_year: int
+) -> bool:
+    """Take the provider's expiry and last digits; False if nothing changed."""
+    if (card.last4, card.exp_month, card.exp_year) == (last4, exp_month, exp_year):
+        return False
+    card.last4 = last4
+    card.exp_month = exp_month
+    card.exp_year = exp_year
+    await session.flush()
+    return True

@@ -1,0 +1,267 @@
+"""The Stripe provider: the provider interface on Stripe's API, through the official SDK.
+
+One client per process, shared by every request: it holds no per-request state. Stripe's
+errors become the contract's: card errors on attach are the 402 declines, a payment method
+Stripe does not know is 404 `payment_method_not_found`, timeouts and connection failures are
+503 `payment_provider_unavailable`, and anything else Stripe refuses is 502
+`payment_provider_error`. A declined charge is a result, not an error.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import stripe
+from stdnum.eu import vat
+
+from app.core.config import Settings
+from app.core.errors import (
+    PaymentMethodNotFound,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+    decline_error,
+)
+from app.payments.provider import ChargeRequest, ChargeResult, CustomerDetails, PaymentMethodInfo
+
+logger = logging.getLogger("billing.stripe")
+
+# Pinned so that a Stripe account's dashboard setting can never change the shapes we parse;
+# it is the version the installed SDK's types describe.
+STRIPE_API_VERSION = "2026-10-28.endive"
+# Stripe's recommended value. The SDK retries only connection errors, 409s and 5xx, and sends
+# an idempotency key with every POST, so a retry never repeats an effect.
+MAX_NETWORK_RETRIES = 2
+# Stripe's `eu_vat` tax id type only accepts EU VAT numbers; elsewhere the VAT id is free
+# text that Stripe would refuse, so it stays ours alone.
+EU_VAT_COUNTRIES = frozenset(code.upper() for code in vat.MEMBER_STATES)
+
+
+def _log(operation: str, exc: stripe.StripeError) -> None:
+    # Stripe's message is left out: it can quote what the customer typed.
+    level = logging.INFO if isinstance(exc, stripe.CardError) else logging.WARNING
+    logger.log(
+        level,
+        "stripe %s failed: %s (status %s, code %s, request %s)",
+        operation,
+        type(exc).__name__,
+        exc.http_status,
+        exc.code,
+        exc.request_id,
+    )
+
+
+def _is_missing(exc: stripe.StripeError) -> bool:
+    # localstripe answers an unknown id with a bare 404, without Stripe's `resource_missing`.
+    return isinstance(exc, stripe.InvalidRequestError) and (
+        exc.code == "resource_missing" or exc.http_status == 404
+    )
+
+
+def _decline_code(exc: stripe.CardError) -> str:
+    """The contract's code for a card error: Stripe's decline code, else its error code.
+
+    Codes the contract does not list become `card_declined`, as Stripe advises for what a
+    customer is shown (a `stolen_card` decline must not be revealed as such).
+    """
+    raw = exc.error.decline_code if exc.error is not None else None
+    return decline_error(raw or exc.code).code
+
+
+def _unavailable(exc: stripe.StripeError) -> bool:
+    return isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError)
+
+
+@contextmanager
+def _translated(
+    operation: str, *, payment_method: str | None = None, declines: bool = False
+) -> Iterator[None]:
+    """Turn Stripe's exceptions into the contract's errors for the calls made inside."""
+    try:
+        yield
+    except stripe.StripeError as exc:
+        _log(operation, exc)
+        if declines and isinstance(exc, stripe.CardError):
+            code = _decline_code(exc)
+            raise decline_error(code)(f"The card was declined ({code}).") from exc
+        if payment_method is not None and _is_missing(exc):
+            raise PaymentMethodNotFound(f"No payment method {payment_method}.") from exc
+        if _unavailable(exc):
+            raise PaymentProviderUnavailable(
+                "Stripe cannot be reached right now; try again shortly."
+            ) from exc
+        raise PaymentProviderError(f"Stripe refused to {operation}.") from exc
+
+
+def _info(method: stripe.PaymentMethod) -> PaymentMethodInfo:
+    card = method.card
+    if method.type != "card" or card is None:
+        raise PaymentMethodNotFound(f"Payment method {method.id} is not a card.")
+    return PaymentMethodInfo(
+        provider_id=method.id,
+        # Stripe gives every card a fingerprint; the id keeps a card without one addable.
+        fingerprint=card.fingerprint or method.id,
+        brand=card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+    )
+
+
+def _customer_id(method: stripe.PaymentMethod) -> str | None:
+    customer = method.customer
+    if customer is None or isinstance(customer, str):
+        return customer
+    return customer.id
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.stripe_api_key is None:
+            raise ValueError("BILLING_STRIPE_API_KEY is required for the stripe provider")
+        self._http = stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds)
+        self._client = stripe.StripeClient(
+            settings.stripe_api_key.get_secret_value(),
+            http_client=self._http,
+            stripe_version=STRIPE_API_VERSION,
+            base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
+            max_network_retries=MAX_NETWORK_RETRIES,
+        )
+
+    async def aclose(self) -> None:
+        # The SDK leaves this one method unannotated.
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+    async def create_customer(self, account_id: str) -> str:
+        with _translated("create a customer"):
+            customer = await self._client.v1.customers.create_async(
+                {"metadata": {"account_id": account_id}},
+                # If our transaction rolls back after Stripe made the customer, the next
+                # attempt (within Stripe's 24 hours) gets that same customer back instead of
+                # a second one.
+                {"idempotency_key": f"billing-customer-{account_id}"},
+            )
+        return customer.id
+
+    async def update_customer(self, customer_id: str, details: CustomerDetails) -> None:
+        with _translated("update the customer"):
+            await self._client.v1.customers.update_async(
+                customer_id,
+                {
+                    "name": details.name,
+                    "email": details.email,
+                    # An empty string clears a field at Stripe; None would leave it as it was.
+                    "address": {
+                        "line1": details.line1,
+                        "line2": details.line2 or "",
+                        "city": details.city,
+                        "postal_code": details.postal_code,
+                        "state": details.state or "",
+                        "country": details.country,
+                    },
+                },
+            )
+            eu_vat = details.vat_id if details.country in EU_VAT_COUNTRIES else None
+            await self._replace_tax_ids(customer_id, eu_vat)
+
+    async def _replace_tax_ids(self, customer_id: str, eu_vat: str | None) -> None:
+        """Leave the customer with exactly the VAT id we hold: the new one is added first."""
+        taxes = self._client.v1.customers.tax_ids
+        # Stripe's default page of 10 covers it (we never keep more than one tax id); no
+        # `limit` either, which localstripe would refuse.
+        existing = (await taxes.list_async(customer_id)).data
+        keep = next((t for t in existing if t.type == "eu_vat" and t.value == eu_vat), None)
+        if eu_vat is not None and keep is None:
+            await taxes.create_async(customer_id, {"type": "eu_vat", "value": eu_vat})
+        for tax_id in existing:
+            if tax_id is not keep:
+                await taxes.delete_async(customer_id, tax_id.id)
+
+    async def retrieve_payment_method(self, payment_method_id: str) -> PaymentMethodInfo:
+        with _translated("read the payment method", payment_method=payment_method_id):
+            method = await self._client.v1.payment_methods.retrieve_async(payment_method_id)
+        if _customer_id(method) is not None:
+            # Already some customer's card: Stripe would refuse to attach it to another, and
+            # another account's card must look exactly like a missing one.
+            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
+        return _info(method)
+
+    async def attach_payment_method(
+        self, customer_id: str, payment_method_id: str
+    ) -> PaymentMethodInfo:
+        with _translated(
+            "attach the payment method", payment_method=payment_method_id, declines=True
+        ):
+            method = await self._client.v1.payment_methods.attach_async(
+                payment_method_id, {"customer": customer_id}
+            )
+        return _info(method)
+
+    async def detach_payment_method(self, payment_method_id: str) -> None:
+        with _translated("detach the payment method"):
+            try:
+                await self._client.v1.payment_methods.detach_async(payment_method_id)
+            except stripe.InvalidRequestError:
+                # Stripe refuses to detach what is not attached: if that is why, the card is
+                # already gone there, which is all we asked for.
+                if not await self._is_detached(payment_method_id):
+                    raise
+
+    async def _is_detached(self, payment_method_id: str) -> bool:
+        try:
+            method = await self._client.v1.payment_methods.retrieve_async(payment_method_id)
+        except stripe.InvalidRequestError as exc:
+            if _is_missing(exc):
+                return True
+            raise
+        return _customer_id(method) is None
+
+    async def set_default_payment_method(self, customer_id: str, payment_method_id: str) -> None:
+        with _translated("set the default payment method"):
+            await self._client.v1.customers.update_async(
+                customer_id, {"invoice_settings": {"default_payment_method": payment_method_id}}
+            )
+
+    async def list_payment_methods(self, customer_id: str) -> list[PaymentMethodInfo]:
+        methods: list[PaymentMethodInfo] = []
+        with _translated("list the customer's payment methods"):
+            page = await self._client.v1.payment_methods.list_async(
+                {"customer": customer_id, "type": "card", "limit": 100}
+            )
+            async for method in page.auto_paging_iter():
+                methods.append(_info(method))
+        return methods
+
+    async def charge(self, request: ChargeRequest) -> ChargeResult:
+        with _translated("charge the card"):
+            try:
+                intent = await self._client.v1.payment_intents.create_async(
+                    {
+                        "amount": request.amount,
+                        "currency": request.currency,
+                        "customer": request.customer_id,
+                        "payment_method": request.payment_method_id,
+                        "confirm": True,
+                        "off_session": True,
+                        "metadata": dict(request.metadata),
+                    },
+                    {"idempotency_key": request.idempotency_key},
+                )
+            except stripe.CardError as exc:
+                _log("charge the card", exc)
+                failed = exc.error.payment_intent if exc.error is not None else None
+                return ChargeResult(
+                    succeeded=False,
+                    provider_payment_id=failed.id if failed is not None else None,
+                    decline_code=_decline_code(exc),
+                )
+        if intent.status == "succeeded":
+            return ChargeResult(succeeded=True, provider_payment_id=intent.id)
+        # Off-session there is nobody to authenticate a payment that asks for it; anything
+        # short of `succeeded` is not paid now, and its webhook reports how it ends.
+        error = intent.last_payment_error
+        raw = (error.decline_code or error.code) if error is not None else None
+        return ChargeResult(
+            succeeded=False, provider_payment_id=intent.id, decline_code=decline_error(raw).code
+        )

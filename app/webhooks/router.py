@@ -1,0 +1,58 @@
+"""HTTP for the payment provider's webhooks: Stripe calls in, signed, without a bearer token."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+
+from app.core.clock import ClockDep
+from app.core.config import ProviderName
+from app.core.db import Session
+from app.core.deps import SettingsDep
+from app.core.errors import InvalidSignature, NotFound, error_responses
+from app.webhooks import service
+from app.webhooks.schemas import WebhookReceipt
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+@router.post(
+    "/stripe",
+    name="receive_stripe_webhook",
+    summary="Receive an event from Stripe (Stripe mode only)",
+    description=(
+        "Called by Stripe, not by clients: no bearer token, the `Stripe-Signature` header "
+        "is checked against `BILLING_STRIPE_WEBHOOK_SECRET` over the raw body. Each event id "
+        "is applied once; a redelivery is acknowledged and does nothing. Acts on "
+        "`payment_intent.succeeded`, `payment_intent.payment_failed`, `payment_method.detached`, "
+        "`payment_method.updated` and `payment_method.automatically_updated`; other types are "
+        "acknowledged and ignored. 404 in sandbox mode."
+    ),
+    responses=error_responses(InvalidSignature, NotFound),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def receive_stripe_webhook(
+    request: Request,
+    session: Session,
+    clock: ClockDep,
+    settings: SettingsDep,
+    stripe_signature: Annotated[
+        str | None, Header(description="Stripe's `t=…,v1=…` signature of the body.")
+    ] = None,
+) -> WebhookReceipt:
+    if settings.payment_provider is not ProviderName.STRIPE:
+        raise NotFound("This service runs on the sandbox provider: it takes no Stripe webhooks.")
+    # The signature covers the exact bytes Stripe sent, so the body is read raw, unparsed.
+    payload = await request.body()
+    secret = settings.stripe_webhook_secret
+    return await service.receive_stripe_event(
+        session,
+        payload=payload,
+        signature=stripe_signature,
+        secret=secret.get_secret_value() if secret is not None else None,
+        now=clock.now(),
+    )
