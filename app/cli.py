@@ -1,39 +1,82 @@
 """The `billing` command line: serve, migrate, mint tokens, print the OpenAPI document."""
 
+import asyncio
 import json
+import os
+import signal
+import sys
+import tempfile
+from contextlib import ExitStack
 from datetime import UTC, datetime
+from types import FrameType
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from app.core.auth import issue_token
-from app.core.config import get_settings, parse_duration
+from app.core.config import (
+    ProviderName,
+    Settings,
+    SettingsError,
+    get_settings,
+    parse_duration,
+)
+from app.core.logging import configure_logging
+from app.core.metrics import MULTIPROCESS_ENV
 from app.core.migrate import upgrade
 
 cli = typer.Typer(help="Billing service.", no_args_is_help=True, add_completion=False)
+
+
+# How long in-flight requests get to finish after SIGTERM; give the orchestrator's stop
+# timeout a little more (`docker stop --time 35`, Kubernetes terminationGracePeriodSeconds).
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+
+def _exit_cleanly(_signal: int, _frame: FrameType | None) -> None:
+    # uvicorn drains in-flight requests, then re-raises the signal it caught; ending here
+    # makes a requested stop exit 0 instead of dying by the signal.
+    raise SystemExit(0)
 
 
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes [default: BILLING_WORKERS, else 1].", min=1),
+    ] = None,
     migrate: Annotated[bool, typer.Option(help="Apply migrations before serving.")] = True,
 ) -> None:
-    """Apply migrations, then serve the API."""
+    """Apply migrations, then serve the API until SIGTERM."""
     settings = get_settings()
+    configure_logging(settings.log_level)
     if migrate:
         upgrade(settings)
-    uvicorn.run(
-        "app.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=30,
-    )
+    worker_count = workers or settings.workers
+    with ExitStack() as stack:
+        if worker_count > 1 and not os.environ.get(MULTIPROCESS_ENV):
+            # Workers are separate processes: their metrics meet in files so that /metrics,
+            # answered by any one worker, reports all of them.
+            os.environ[MULTIPROCESS_ENV] = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="billing-metrics-")
+            )
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, _exit_cleanly)
+        uvicorn.run(
+            "app.asgi:app",
+            host=host,
+            port=port,
+            workers=worker_count,
+            proxy_headers=True,
+            # Logging is ours (JSON on stdout); the request line comes from the app itself.
+            log_config=None,
+            access_log=False,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
 
 
 @cli.command("migrate")
@@ -41,7 +84,9 @@ def migrate_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply the database migrations up to REVISION."""
-    upgrade(get_settings(), revision)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    upgrade(settings, revision)
     typer.echo(f"database migrated to {revision}")
 
 
@@ -70,5 +115,88 @@ def openapi() -> None:
     typer.echo(json.dumps(generate(), indent=2, sort_keys=False))
 
 
+@cli.command()
+def collect(
+    loop: Annotated[bool, typer.Option(help="Keep collecting until SIGTERM or SIGINT.")] = False,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between passes with --loop.", min=1)
+    ] = 60,
+) -> None:
+    """Charge every invoice whose scheduled payment retry is due, then exit."""
+    configure_logging(get_settings().log_level)
+    asyncio.run(_collect(loop, interval))
+
+
+async def _collect(loop: bool, interval: float) -> None:
+    from app.invoices.collection import collect_due, collect_forever
+    from app.runtime import Runtime
+
+    runtime = Runtime.create(get_settings())
+    stop = asyncio.Event()
+    # A signal only sets the flag: the invoice in hand is finished and committed first.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    try:
+        if loop:
+            await collect_forever(runtime, interval, stop)
+        else:
+            report = await collect_due(runtime, stop)
+            typer.echo(
+                f"charged {report.charged} invoice(s): {report.paid} paid, "
+                f"{report.failed} declined, {len(report.skipped)} postponed"
+            )
+    finally:
+        await runtime.close()
+
+
+@cli.command("stripe-sync")
+def stripe_sync(
+    account: Annotated[
+        str | None,
+        typer.Argument(help="Only this account (default: every account with a Stripe customer)."),
+    ] = None,
+) -> None:
+    """Repair cards from Stripe: drop those gone there, refresh expiry, keep one primary."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if settings.payment_provider is not ProviderName.STRIPE:
+        typer.echo("billing: stripe-sync needs BILLING_PAYMENT_PROVIDER=stripe", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(asyncio.run(_stripe_sync(settings, account)))
+
+
+async def _stripe_sync(settings: Settings, account: str | None) -> int:
+    from app.cards.sync import sync_accounts
+    from app.runtime import Runtime
+
+    runtime = Runtime.create(settings)
+    try:
+        report = await sync_accounts(runtime, account)
+    finally:
+        await runtime.close()
+    for result in report.synced:
+        if not result.changed:
+            typer.echo(f"{result.account_id}: in sync")
+            continue
+        line = (
+            f"{result.account_id}: {len(result.removed)} card(s) removed, "
+            f"{len(result.refreshed)} refreshed, {len(result.detached)} detached at Stripe"
+        )
+        if result.promoted is not None:
+            line += f", {result.promoted} is now primary"
+        typer.echo(line)
+    for account_id, reason in report.failed.items():
+        typer.echo(f"{account_id}: failed: {reason}", err=True)
+    repaired = sum(result.changed for result in report.synced)
+    typer.echo(
+        f"{len(report.synced) + len(report.failed)} account(s) checked: "
+        f"{repaired} repaired, {len(report.failed)} failed"
+    )
+    return 1 if report.failed else 0
+
+
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except SettingsError as exc:
+        sys.exit(f"billing: {exc}")

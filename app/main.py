@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,7 +13,8 @@ from app.billing_details.router import router as billing_details_router
 from app.cards.router import router as cards_router
 from app.core.clock import Clock
 from app.core.config import Settings, get_settings
-from app.core.errors import install_error_handlers
+from app.core.errors import PROBLEM_JSON, install_error_handlers
+from app.core.metrics import RequestMetricsMiddleware
 from app.core.middleware import RequestIdMiddleware
 from app.invoices.router import admin_router as admin_invoices_router
 from app.invoices.router import router as invoices_router
@@ -21,6 +23,7 @@ from app.projects.router import admin_router as admin_projects_router
 from app.projects.router import router as projects_router
 from app.runtime import Runtime
 from app.sandbox.router import router as sandbox_router
+from app.webhooks.router import router as webhooks_router
 
 API_DESCRIPTION = """
 Account billing for a cloud platform: cards, billing details, projects' invoices and their PDFs.
@@ -29,6 +32,23 @@ Authenticate with `Authorization: Bearer <JWT>` (HS256, `sub` = account id). Err
 RFC 9457 `application/problem+json` with a stable `code`. Lists are keyset-paginated:
 pass `next_cursor` back as `cursor`.
 """
+
+
+class BillingAPI(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, with error schemas under the media type actually sent.
+
+        `responses=` models land under application/json; errors are
+        application/problem+json, and generated clients pick parsers by that type.
+        """
+        schema = super().openapi()
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    if PROBLEM_JSON in content and "application/json" in content:
+                        content[PROBLEM_JSON]["schema"] = content.pop("application/json")["schema"]
+        return schema
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -44,7 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         yield
         await runtime.close()
 
-    app = FastAPI(
+    app = BillingAPI(
         title="Billing API",
         version="1.0.0",
         description=API_DESCRIPTION,
@@ -62,6 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         admin_projects_router,
         admin_invoices_router,
         sandbox_router,
+        webhooks_router,
         ops_router,
     ):
         app.include_router(router)
@@ -74,5 +95,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             expose_headers=["X-Request-ID", "Content-Disposition"],
             max_age=600,
         )
+    # The last one added runs first: the request id is set before the request is timed and logged.
+    app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

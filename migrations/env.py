@@ -15,6 +15,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+MIGRATION_LOCK_ID = 7_246_330_001
 
 
 def _run(connection: Connection) -> None:

@@ -3,8 +3,18 @@
 from typing import Any
 
 import httpx
+import stripe
 
 Headers = dict[str, str]
+
+# Under `--provider stripe` (set by the `stripe_client` fixture): payment methods are made at
+# the Stripe emulator, as Stripe.js makes them in production. Otherwise by the sandbox's API.
+_stripe: stripe.StripeClient | None = None
+
+
+def make_payment_methods_with(client: stripe.StripeClient | None) -> None:
+    global _stripe
+    _stripe = client
 
 
 async def create_payment_method(
@@ -18,6 +28,19 @@ async def create_payment_method(
 ) -> str:
     if cvc is None:
         cvc = "1234" if number.startswith(("34", "37")) else "123"
+    if _stripe is not None:
+        method = await _stripe.v1.payment_methods.create_async(
+            {
+                "type": "card",
+                "card": {
+                    "number": number,
+                    "exp_month": exp_month,
+                    "exp_year": exp_year,
+                    "cvc": cvc,
+                },
+            }
+        )
+        return method.id
     response = await client.post(
         "/v1/sandbox/payment-methods",
         headers=headers,

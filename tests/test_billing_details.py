@@ -330,6 +330,8 @@ class TestPatch:
         assert error_fields(response) == ["address.zip"]
 
 
+# A provider double watches the sync here; Stripe mode has test_stripe_billing_details.
+@pytest.mark.sandbox_only
 class TestProviderSync:
     async def test_put_and_patch_update_the_customer(self, client, auth, synced):
         headers = auth(ACCOUNT)

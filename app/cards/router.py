@@ -7,6 +7,7 @@ from app.cards.schemas import Card, CardCreate, CardList
 from app.core.auth import CurrentAccount
 from app.core.clock import ClockDep
 from app.core.db import Session
+from app.core.deps import SettingsDep
 from app.core.errors import (
     AUTH_ERRORS,
     CardAlreadyAdded,
@@ -52,7 +53,8 @@ async def list_cards(session: Session, account_id: CurrentAccount, clock: ClockD
     summary="Add a card",
     description=(
         "Adds a card from a provider payment-method token. The account's first card becomes "
-        "its primary card. Declined cards answer 402 with the decline code."
+        "its primary card (and its `payment_due` invoices are charged to it at once). "
+        "Declined cards answer 402 with the decline code."
     ),
     responses=error_responses(
         *AUTH_ERRORS,
@@ -72,9 +74,12 @@ async def create_card(
     account_id: CurrentAccount,
     provider: Provider,
     clock: ClockDep,
+    settings: SettingsDep,
 ) -> Card:
     now = clock.now()
-    card = await service.add_card(session, provider, account_id, body.payment_method, now)
+    card = await service.add_card(
+        session, provider, account_id, body.payment_method, now, settings.retry_schedule
+    )
     return Card.build(card, now)
 
 
@@ -82,7 +87,10 @@ async def create_card(
     "/{card_id}/primary",
     name="set_primary_card",
     summary="Make a card the primary card",
-    description="The card becomes the only primary card. Idempotent.",
+    description=(
+        "The card becomes the only primary card (idempotent), and the account's `payment_due` "
+        "invoices are charged to it at once; a declined retry is recorded on the invoice."
+    ),
     responses=error_responses(*AUTH_ERRORS, CardNotFound, CardExpired, *PROVIDER_ERRORS),
 )
 async def set_primary_card(
@@ -91,9 +99,12 @@ async def set_primary_card(
     account_id: CurrentAccount,
     provider: Provider,
     clock: ClockDep,
+    settings: SettingsDep,
 ) -> Card:
     now = clock.now()
-    card = await service.set_primary(session, provider, account_id, card_id, now)
+    card = await service.set_primary(
+        session, provider, account_id, card_id, now, settings.retry_schedule
+    )
     return Card.build(card, now)
 
 
@@ -105,9 +116,7 @@ async def set_primary_card(
     description=(
         "Removed at once (and detached at the provider). The primary card cannot be removed."
     ),
-    responses=error_responses(
-        *AUTH_ERRORS, CardNotFound, PrimaryCardCannotBeDeleted, *PROVIDER_ERRORS
-    ),
+    responses=error_responses(*AUTH_ERRORS, CardNotFound, PrimaryCardCannotBeDeleted),
 )
 async def delete_card(
     card_id: str, session: Session, account_id: CurrentAccount, provider: Provider

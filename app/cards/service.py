@@ -5,7 +5,9 @@ one account's cards run one after another and the invariant holds under any conc
 the partial unique index on `cards` backs it up in the database itself.
 """
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +15,7 @@ from app.accounts import repository as accounts
 from app.accounts.service import ensure_customer
 from app.cards import repository
 from app.cards.schemas import is_expired
+from app.core.db import after_commit
 from app.core.errors import (
     CardAlreadyAdded,
     CardExpired,
@@ -21,6 +24,8 @@ from app.core.errors import (
     PrimaryCardCannotBeDeleted,
 )
 from app.core.ids import new_id
+from app.core.observability import log_event
+from app.invoices.service import retry_due_invoices_for_account
 from app.models import Card
 from app.payments.provider import PaymentProvider
 
@@ -44,7 +49,9 @@ async def add_card(
     account_id: str,
     payment_method: str,
     now: datetime,
+    retry_schedule: Sequence[timedelta],
 ) -> Card:
+    """Add a card; the account's first card becomes primary and pays what is due at once."""
     account = await accounts.lock(session, account_id)
     existing = await repository.count(session, account_id)
     if existing >= MAX_CARDS_PER_ACCOUNT:
@@ -75,6 +82,8 @@ async def add_card(
     await repository.add(session, card)
     if card.is_primary:
         await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
+        await retry_due_invoices_for_account(session, provider, account_id, now, retry_schedule)
+    log_event("card.added", card_id=card.id, brand=card.brand, is_primary=card.is_primary)
     return card
 
 
@@ -84,7 +93,12 @@ async def set_primary(
     account_id: str,
     card_id: str,
     now: datetime,
+    retry_schedule: Sequence[timedelta],
 ) -> Card:
+    """Make the card primary, then charge the account's due invoices to it at once.
+
+    A declined retry is recorded on its invoice and the switch still succeeds.
+    """
     account = await accounts.lock(session, account_id)
     card = await _get(session, account_id, card_id)
     if card.is_primary:
@@ -94,6 +108,8 @@ async def set_primary(
     await repository.make_primary(session, card)
     customer_id = await ensure_customer(session, provider, account)
     await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
+    log_event("card.primary_switched", card_id=card.id)
+    await retry_due_invoices_for_account(session, provider, account_id, now, retry_schedule)
     return card
 
 
@@ -106,9 +122,69 @@ async def delete_card(
         raise PrimaryCardCannotBeDeleted(
             "The primary card cannot be removed; make another card primary first."
         )
-    # Our row goes first (flushed, not yet committed), then the provider detaches. If the
-    # provider fails, the transaction rolls back and the card is still on both sides. If the
-    # commit fails after a detach, the card is at worst gone at the provider but still here,
-    # which the payment_method.detached webhook and `billing stripe-sync` repair.
+    # Our row goes first and is committed; only then does the provider detach. A failure
+    # here, up to and including the commit, leaves the card on both sides. A failure of the
+    # detach after the commit leaves it attached at the provider but gone here: nothing
+    # charges it (only the primary card we hold is charged) and `billing stripe-sync`
+    # detaches it. Detaching inside the transaction instead could leave, on a failed
+    # commit, a card here that the provider no longer has, and every charge to it would fail.
     await repository.remove(session, card)
-    await provider.detach_payment_method(card.provider_payment_method_id)
+    after_commit(session, partial(provider.detach_payment_method, card.provider_payment_method_id))
+    log_event("card.removed", card_id=card.id)
+
+
+async def remove_detached_card(session: AsyncSession, payment_method_id: str) -> Card | None:
+    """The provider detached a payment method: its card goes here too (webhooks).
+
+    If it was the primary card, the newest remaining card becomes primary, so the account
+    keeps exactly one. Nothing is asked of the provider: its side is already done.
+    """
+    account_id = await repository.account_of_payment_method(session, payment_method_id)
+    if account_id is None:
+        return None
+    await accounts.lock(session, account_id)
+    # Read again under the lock: the card may have been removed or made primary meanwhile.
+    card = await repository.get_by_provider_id(session, payment_method_id)
+    if card is None:
+        return None
+    await remove_gone_cards(session, account_id, [card])
+    return card
+
+
+async def remove_gone_cards(
+    session: AsyncSession, account_id: str, gone: list[Card]
+) -> Card | None:
+    """Remove cards the provider no longer has; the caller holds the account's lock.
+
+    Returns the card promoted to primary if the primary was among them: the newest remaining.
+    """
+    for card in gone:
+        await repository.remove(session, card)
+        log_event("card.removed", card_id=card.id, reason="gone_at_provider")
+    if await repository.get_primary(session, account_id) is not None:
+        return None
+    successor = await repository.newest(session, account_id)
+    if successor is not None:
+        await repository.make_primary(session, successor)
+        log_event("card.primary_switched", card_id=successor.id, reason="primary_gone")
+    return successor
+
+
+async def refresh_card(
+    session: AsyncSession, payment_method_id: str, *, last4: str, exp_month: int, exp_year: int
+) -> Card | None:
+    """The provider renewed a card: a new expiry, maybe new last digits (webhooks)."""
+    account_id = await repository.account_of_payment_method(session, payment_method_id)
+    if account_id is None:
+        return None
+    await accounts.lock(session, account_id)
+    card = await repository.get_by_provider_id(session, payment_method_id)
+    if card is None:
+        return None
+    if (exp_year, exp_month) < (card.exp_year, card.exp_month):
+        # Events can arrive out of order, and a renewal only ever moves the expiry forward:
+        # an earlier expiry is a stale event. `billing stripe-sync` takes Stripe's state as is.
+        return card
+    if await repository.refresh(session, card, last4=last4, exp_month=exp_month, exp_year=exp_year):
+        log_event("card.refreshed", card_id=card.id)
+    return card

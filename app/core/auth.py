@@ -10,9 +10,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.accounts import repository as accounts
+from app.accounts.known import KnownAccounts
 from app.core.clock import ClockDep
 from app.core.config import Settings
-from app.core.db import Session
+from app.core.db import Session, after_commit
 from app.core.errors import Forbidden, Unauthenticated
 from app.core.request_context import set_account_id
 from app.core.schemas import PLATFORM_ID_PATTERN
@@ -77,12 +78,23 @@ async def get_principal(
 
 
 async def get_current_account(
-    principal: Annotated[Principal, Depends(get_principal)], session: Session, clock: ClockDep
+    request: Request,
+    principal: Annotated[Principal, Depends(get_principal)],
+    session: Session,
+    clock: ClockDep,
 ) -> str:
     """The caller's account id; the account is created on its first authenticated request."""
-    await accounts.ensure(session, principal.subject, clock.now())
-    set_account_id(principal.subject)
-    return principal.subject
+    account_id = principal.subject
+    known: KnownAccounts = request.app.state.runtime.known_accounts
+    if account_id not in known:
+        await accounts.ensure(session, account_id, clock.now())
+
+        async def remember() -> None:
+            known.add(account_id)
+
+        after_commit(session, remember)
+    set_account_id(account_id)
+    return account_id
 
 
 async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

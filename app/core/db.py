@@ -1,6 +1,7 @@
 """Engine, sessions and the one-transaction-per-request dependency."""
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
@@ -19,6 +20,11 @@ from sqlalchemy.types import TypeDecorator
 
 from app.core.config import Settings
 from app.core.errors import BillingError
+
+logger = logging.getLogger("billing.db")
+
+_AFTER_COMMIT = "billing.after_commit"
+_READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -91,9 +97,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return engine
     return create_async_engine(
         settings.database_url,
+        # A fixed pool: overflow connections would be opened and closed under load, each
+        # re-preparing its statements. No pre-ping either (three round trips a request);
+        # connections are recycled instead, and a dead one fails its request and is dropped.
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        max_overflow=0,
+        pool_recycle=1800,
     )
 
 
@@ -107,26 +116,62 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Run `action` once the session's transaction has committed (see `run_after_commit`).
+
+    For a call to a third party that must follow, never precede, a durable change here.
+    Dropped if the transaction rolls back.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    """Run the actions `after_commit` registered, each in a transaction of its own.
+
+    The change they follow is committed already and stays: a failing action is logged and
+    leaves its repair to reconciliation; it is never reported as the request's failure.
+    """
+    actions: list[Callable[[], Awaitable[None]]] = session.info.pop(_AFTER_COMMIT, [])
+    for action in actions:
+        try:
+            await action()
+            await session.commit()
+        except Exception:
+            await session.rollback()
+            logger.exception("an action after commit failed")
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's only transaction: committed when the route succeeds, else rolled back.
 
     A `BillingError` that records a fact (a declined charge attempt) keeps its changes: the
-    attempt is committed and the client still gets the error.
+    attempt is committed and the client still gets the error. What `after_commit` registered
+    runs once the commit is done.
     """
-    async with request.app.state.runtime.sessionmaker() as session:
+    runtime = request.app.state.runtime
+    async with runtime.sessionmaker() as session:
+        if request.method in _READ_METHODS and not runtime.settings.is_sqlite:
+            # A read needs no transaction: each statement sees committed data, and the
+            # request saves the BEGIN and COMMIT round trips. (SQLite keeps its transaction:
+            # its BEGIN IMMEDIATE is what orders writers.)
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         try:
             yield session
         except BillingError as exc:
             if exc.keeps_changes:
                 await session.commit()
+                await run_after_commit(session)
             else:
                 await session.rollback()
+                session.info.pop(_AFTER_COMMIT, None)
             raise
         except BaseException:
             await session.rollback()
+            session.info.pop(_AFTER_COMMIT, None)
             raise
         else:
             await session.commit()
+            await run_after_commit(session)
 
 
 # scope="function" commits before the response is sent, so a failed commit is never

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from app.core.config import Settings
 
 
-def get_runtime_settings(request: Request) -> Settings:
+async def get_runtime_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.runtime.settings
     return settings
 

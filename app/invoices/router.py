@@ -48,7 +48,7 @@ PROVIDER_ERRORS = (PaymentProviderError, PaymentProviderUnavailable)
 DECLINES = (CardDeclined, ExpiredCard, IncorrectCvc, InsufficientFunds)
 
 
-def invoice_filters(
+async def invoice_filters(
     status_: Annotated[
         list[InvoiceStatus] | None,
         Query(alias="status", description="Only these statuses (repeatable)."),

@@ -6,7 +6,7 @@ from app.core.db import Session
 from app.payments.provider import PaymentProvider
 
 
-def get_provider(request: Request, session: Session) -> PaymentProvider:
+async def get_provider(request: Request, session: Session) -> PaymentProvider:
     provider: PaymentProvider = request.app.state.runtime.provider(session)
     return provider
 

@@ -1,0 +1,29 @@
+"""Accounts this process knows to exist, so that most requests skip the account upsert."""
+
+from collections import OrderedDict
+
+
+class KnownAccounts:
+    """A bounded memo of account ids whose row is committed.
+
+    Accounts are never deleted, so "this account exists" never goes stale: the memo is a
+    fact read from the database, not state shared between processes, and every replica may
+    hold a different part of it. Ids are added only after the transaction that created or
+    found the row has committed, so a rolled-back creation is never trusted.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, account_id: object) -> bool:
+        if account_id in self._ids:
+            self._ids.move_to_end(account_id)  # type: ignore[arg-type]
+            return True
+        return False
+
+    def add(self, account_id: str) -> None:
+        self._ids[account_id] = None
+        self._ids.move_to_end(account_id)
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
