@@ -61,7 +61,8 @@ STATUS_LABELS = {
 
 
 def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The service's format: RFC 3339 in UTC with "Z", fractions only when stored.
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _summary(row: asyncpg.Record) -> dict[str, Any]:

@@ -178,7 +178,8 @@ def _status(age: timedelta, rng: random.Random) -> InvoiceStatus | None:
 def invoice_record(
     account: Account, age_seconds: float, numbers: list[int], index: int, rng: random.Random
 ) -> tuple[Any, ...]:
-    created_at = END - timedelta(seconds=age_seconds)
+    # Whole seconds, as the service's clock writes them.
+    created_at = (END - timedelta(seconds=age_seconds)).replace(microsecond=0)
     age = END - created_at
     period_end = created_at.replace(hour=0, minute=0, second=0, microsecond=0)
     period_start = period_end - timedelta(days=30)

@@ -12,7 +12,9 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        # Whole seconds, as the API shows them (Stripe's timestamps are seconds too): what
+        # a client reads is exactly what is stored and compared.
+        return datetime.now(UTC).replace(microsecond=0)
 
 
 async def get_clock(request: Request) -> Clock:

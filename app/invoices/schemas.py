@@ -1,14 +1,12 @@
 from typing import Annotated, Any, Self
 
 import pycountry
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, computed_field, field_validator, model_validator
 
 from app.core.pagination import Page
 from app.core.schemas import InputDatetime, InputSchema, PlatformId, Schema, UtcDatetime
 from app.models import Invoice as InvoiceModel
-from app.models import InvoiceLine as InvoiceLineModel
 from app.models import InvoiceStatus, PaymentOutcome
-from app.models import PaymentAttempt as PaymentAttemptModel
 
 STATUS_LABELS: dict[InvoiceStatus, str] = {
     InvoiceStatus.PAYMENT_PENDING: "Payment pending",
@@ -69,15 +67,6 @@ class InvoiceLine(Schema):
     unit_amount: int
     amount: int
 
-    @classmethod
-    def build(cls, line: InvoiceLineModel) -> "InvoiceLine":
-        return cls(
-            description=line.description,
-            quantity=line.quantity,
-            unit_amount=line.unit_amount,
-            amount=line.amount,
-        )
-
 
 class PaymentAttempt(Schema):
     attempted_at: UtcDatetime
@@ -85,18 +74,13 @@ class PaymentAttempt(Schema):
     outcome: PaymentOutcome
     decline_code: str | None = Field(examples=["insufficient_funds"])
 
-    @classmethod
-    def build(cls, attempt: PaymentAttemptModel) -> "PaymentAttempt":
-        return cls(
-            attempted_at=attempt.attempted_at,
-            card_last4=attempt.card_last4,
-            outcome=attempt.outcome,
-            decline_code=attempt.decline_code,
-        )
-
 
 class InvoiceSummary(Schema):
-    """An invoice as lists show it: everything but its lines and payment attempts."""
+    """An invoice as lists show it: everything but its lines and payment attempts.
+
+    Validated straight from the ORM row (`from_attributes`): lists build twenty of these
+    per request, and pydantic-core reads the attributes faster than Python code could.
+    """
 
     id: str = Field(examples=["in_4fG7hJ2kL9mN3pQ8rS1tU6vW"])
     number: str | None = Field(
@@ -107,7 +91,6 @@ class InvoiceSummary(Schema):
     project_id: str
     project_name: str
     status: InvoiceStatus
-    status_label: str = Field(examples=["Payment due"])
     currency: str = Field(examples=["eur"])
     subtotal: int = Field(examples=[1940])
     tax: int = Field(examples=[0])
@@ -125,43 +108,23 @@ class InvoiceSummary(Schema):
     next_payment_attempt: UtcDatetime | None
     failure_reason: str | None = Field(examples=["insufficient_funds"])
     billing_details: dict[str, Any] | None = Field(
+        validation_alias="billing_snapshot",
         description="Billing details as they were at finalization; null for a draft.",
     )
-    pdf_url: str | None = Field(examples=["/v1/invoices/in_4fG7hJ2kL9mN3pQ8rS1tU6vW/pdf"])
 
-    @staticmethod
-    def fields_of(invoice: InvoiceModel) -> dict[str, Any]:
-        return {
-            "id": invoice.id,
-            "number": invoice.number,
-            "account_id": invoice.account_id,
-            "project_id": invoice.project_id,
-            "project_name": invoice.project_name,
-            "status": invoice.status,
-            "status_label": STATUS_LABELS[invoice.status],
-            "currency": invoice.currency,
-            "subtotal": invoice.subtotal,
-            "tax": invoice.tax,
-            "total": invoice.total,
-            "amount_paid": invoice.amount_paid,
-            "amount_due": invoice.amount_due,
-            "period_start": invoice.period_start,
-            "period_end": invoice.period_end,
-            "created_at": invoice.created_at,
-            "finalized_at": invoice.finalized_at,
-            "due_date": invoice.due_date,
-            "paid_at": invoice.paid_at,
-            "voided_at": invoice.voided_at,
-            "attempt_count": invoice.attempt_count,
-            "next_payment_attempt": invoice.next_payment_attempt,
-            "failure_reason": invoice.failure_reason,
-            "billing_details": invoice.billing_snapshot,
-            "pdf_url": None if invoice.is_draft else f"/v1/invoices/{invoice.id}/pdf",
-        }
+    @computed_field(examples=["Payment due"])  # type: ignore[prop-decorator]
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @computed_field(examples=["/v1/invoices/in_4fG7hJ2kL9mN3pQ8rS1tU6vW/pdf"])  # type: ignore[prop-decorator]
+    @property
+    def pdf_url(self) -> str | None:
+        return None if self.finalized_at is None else f"/v1/invoices/{self.id}/pdf"
 
     @classmethod
-    def build(cls, invoice: InvoiceModel) -> "InvoiceSummary":
-        return cls(**cls.fields_of(invoice))
+    def build(cls, invoice: InvoiceModel) -> Self:
+        return cls.model_validate(invoice)
 
 
 class Invoice(InvoiceSummary):
@@ -169,14 +132,6 @@ class Invoice(InvoiceSummary):
 
     lines: list[InvoiceLine]
     payment_attempts: list[PaymentAttempt]
-
-    @classmethod
-    def build(cls, invoice: InvoiceModel) -> "Invoice":
-        return cls(
-            **cls.fields_of(invoice),
-            lines=[InvoiceLine.build(line) for line in invoice.lines],
-            payment_attempts=[PaymentAttempt.build(a) for a in invoice.payment_attempts],
-        )
 
 
 class InvoiceList(Page[InvoiceSummary]):
