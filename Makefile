@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_ADMIN_DSN ?= postgresql://postgres@127.0.0.1:5432/test
+PYTEST_WORKERS ?= 2
+# The card, billing-details and charge flows, run again with the Stripe provider against
+# localstripe (each pytest worker starts its own emulator on a free loopback port).
+STRIPE_TESTS := tests/test_cards.py tests/test_billing_details.py tests/test_invoices.py \
+	tests/test_collection.py tests/test_stripe_*.py
 
 .PHONY: install run migrate test lint typecheck test-sqlite test-postgres openapi format bench clean
 
@@ -33,10 +38,13 @@ lint: install
 test: lint test-sqlite test-postgres
 
 test-sqlite: install
-	$(BIN)/pytest --db sqlite
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --db sqlite
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --db sqlite --provider stripe $(STRIPE_TESTS)
 
 test-postgres: install
-	BILLING_TEST_POSTGRES_DSN=$(PG_ADMIN_DSN) $(BIN)/pytest --db postgresql
+	BILLING_TEST_POSTGRES_DSN=$(PG_ADMIN_DSN) $(BIN)/pytest -n $(PYTEST_WORKERS) --db postgresql
+	BILLING_TEST_POSTGRES_DSN=$(PG_ADMIN_DSN) $(BIN)/pytest -n $(PYTEST_WORKERS) --db postgresql \
+		--provider stripe $(STRIPE_TESTS)
 
 openapi: install
 	$(BIN)/billing openapi > openapi/openapi.json
