@@ -271,3 +271,58 @@ class TestConcurrentWorkers:
             invoices = response.json()["data"]
             assert len(invoices) == 25
             assert {invoice["attempt_count"] for invoice in invoices} == {2}
+
+
+class _DiesAfterTheProviderAnswers:
+    """The sandbox provider, watched: it records each charge's idempotency key, and the
+    first time it answers, the process "dies" before our commit.
+
+    localstripe ignores idempotency keys, so this is the one place a provider wrapper stands
+    in for the emulator: what is checked is the key we send, which is what Stripe dedupes on.
+    """
+
+    def __init__(self, inner: Any, keys: list[str], crashes: list[bool]) -> None:
+        self._inner = inner
+        self._keys = keys
+        self._crashes = crashes
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def charge(self, request: Any) -> Any:
+        result = await self._inner.charge(request)
+        self._keys.append(request.idempotency_key)
+        if not self._crashes:
+            self._crashes.append(True)
+            raise SystemExit("killed between the provider's answer and the commit")
+        return result
+
+
+class TestCrashSafety:
+    async def test_a_rerun_after_a_crash_resends_the_same_idempotency_key(
+        self, app, client, admin, user, clock
+    ):
+        due = await make_due(client, admin, user)
+        clock.set(parse(due["next_payment_attempt"]))
+        runtime = app.state.runtime
+        keys: list[str] = []
+        crashes: list[bool] = []
+        plain = runtime.provider
+        runtime.provider = lambda session: _DiesAfterTheProviderAnswers(
+            plain(session), keys, crashes
+        )
+        try:
+            with pytest.raises(SystemExit):
+                await collect_due(runtime)
+            after_crash = await get_invoice(client, user, due["id"])
+            assert after_crash["attempt_count"] == 1  # nothing of the crashed attempt was kept
+
+            report = await collect_due(runtime)
+        finally:
+            runtime.provider = plain
+        assert report.charged == 1
+        assert len(keys) == 2
+        assert keys[0] == keys[1]  # the provider sees a replay, not a second charge
+        invoice = await get_invoice(client, user, due["id"])
+        assert invoice["attempt_count"] == 2
+        assert len(invoice["payment_attempts"]) == 2
