@@ -35,7 +35,7 @@ from app.core.schemas import PLATFORM_ID_PATTERN
 from app.invoices import service
 from app.invoices.pdf import Seller, render_invoice_pdf
 from app.invoices.repository import InvoiceFilters
-from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList, InvoiceSummary
+from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList
 from app.models import Invoice as InvoiceModel
 from app.models import InvoiceStatus
 from app.payments.dependencies import Provider
@@ -70,10 +70,9 @@ Filters = Annotated[InvoiceFilters, Depends(invoice_filters)]
 
 def _page(invoices: list[InvoiceModel], limit: int) -> InvoiceList:
     page, has_more, next_cursor = paginate(invoices, limit)
-    return InvoiceList(
-        data=[InvoiceSummary.build(invoice) for invoice in page],
-        has_more=has_more,
-        next_cursor=next_cursor,
+    # One validation call for the whole page: the items are read from the ORM rows.
+    return InvoiceList.model_validate(
+        {"data": page, "has_more": has_more, "next_cursor": next_cursor}, from_attributes=True
     )
 
 
