@@ -138,3 +138,20 @@ async def finalize_invoice(
     response = await client.post(f"/v1/admin/invoices/{invoice_id}/finalize", headers=admin)
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+async def create_billed_invoice(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    user: Headers,
+    account_id: str,
+    card_number: str | None,
+) -> dict[str, Any]:
+    """A finalized invoice of an account with a project, billing details and, unless
+    `card_number` is None, that card as its primary card (charged at finalization)."""
+    await create_project(client, admin, account_id)
+    await set_billing_details(client, user)
+    if card_number is not None:
+        await create_card(client, user, card_number)
+    invoice = await create_invoice(client, admin, account_id)
+    return await finalize_invoice(client, admin, invoice["id"])

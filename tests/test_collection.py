@@ -16,6 +16,7 @@ from app.invoices.collection import collect_due
 from app.main import create_app
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.factories import (
+    create_billed_invoice,
     create_card,
     create_invoice,
     create_project,
@@ -53,15 +54,9 @@ async def make_due(
     admin: dict[str, str],
     user: dict[str, str],
     number: str | None = "4000000000000341",
-    account: str = ACCOUNT,
 ) -> dict[str, Any]:
     """A finalized invoice whose first charge failed (or found no card when number is None)."""
-    await create_project(client, admin, account)
-    await set_billing_details(client, user)
-    if number is not None:
-        await create_card(client, user, number)
-    invoice = await create_invoice(client, admin, account)
-    finalized = await finalize_invoice(client, admin, invoice["id"])
+    finalized = await create_billed_invoice(client, admin, user, ACCOUNT, number)
     assert finalized["status"] == "payment_due"
     return finalized
 

@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.factories import (
+    create_billed_invoice,
     create_card,
     create_invoice,
     create_project,
@@ -53,11 +54,7 @@ async def due_invoice(
     client: httpx.AsyncClient, admin: dict[str, str], user: dict[str, str]
 ) -> dict[str, Any]:
     """A finalized invoice whose charge failed: the primary card fails every charge."""
-    await create_project(client, admin, ACCOUNT)
-    await set_billing_details(client, user)
-    await create_card(client, user, "4000000000000341")
-    invoice = await create_invoice(client, admin, ACCOUNT)
-    finalized = await finalize_invoice(client, admin, invoice["id"])
+    finalized = await create_billed_invoice(client, admin, user, ACCOUNT, "4000000000000341")
     assert finalized["status"] == "payment_due"
     return finalized
 

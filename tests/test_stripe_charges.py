@@ -5,18 +5,14 @@ localstripe ignores the Idempotency-Key header, so "a retried request never char
 is not observable here; tests/test_invoices.py covers the concurrency side in both modes."""
 
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 import stripe
 
 from tests.factories import (
+    create_billed_invoice,
     create_card,
-    create_invoice,
-    create_project,
-    finalize_invoice,
-    set_billing_details,
 )
 from tests.stripe_server import attached_card, customer_of
 
@@ -38,17 +34,6 @@ def user(auth: Auth) -> dict[str, str]:
     return auth(ACCOUNT)
 
 
-async def billable(
-    client: httpx.AsyncClient, admin: dict[str, str], user: dict[str, str], number: str
-) -> dict[str, Any]:
-    """A finalized invoice of an account whose primary card is `number`."""
-    await create_project(client, admin, ACCOUNT)
-    await set_billing_details(client, user)
-    await create_card(client, user, number)
-    invoice = await create_invoice(client, admin, ACCOUNT)
-    return await finalize_invoice(client, admin, invoice["id"])
-
-
 async def intents_for(
     stripe_api: stripe.StripeClient, invoice_id: str
 ) -> list[stripe.PaymentIntent]:
@@ -68,7 +53,7 @@ class TestCharges:
         user: dict[str, str],
         stripe_api: stripe.StripeClient,
     ) -> None:
-        invoice = await billable(client, admin, user, "4242424242424242")
+        invoice = await create_billed_invoice(client, admin, user, ACCOUNT, "4242424242424242")
         assert invoice["status"] == "paid"
         customer = await customer_of(stripe_api, ACCOUNT)
         card = await attached_card(stripe_api, customer.id, "4242")
@@ -85,7 +70,7 @@ class TestCharges:
         user: dict[str, str],
         stripe_api: stripe.StripeClient,
     ) -> None:
-        invoice = await billable(client, admin, user, "4000000000000341")
+        invoice = await create_billed_invoice(client, admin, user, ACCOUNT, "4000000000000341")
         assert invoice["status"] == "payment_due"
         assert invoice["next_payment_attempt"] is not None
         assert [(a["outcome"], a["decline_code"]) for a in invoice["payment_attempts"]] == [
@@ -101,7 +86,7 @@ class TestCharges:
         user: dict[str, str],
         stripe_api: stripe.StripeClient,
     ) -> None:
-        invoice = await billable(client, admin, user, "4000000000000341")
+        invoice = await create_billed_invoice(client, admin, user, ACCOUNT, "4000000000000341")
         response = await client.post(
             f"/v1/admin/invoices/{invoice['id']}/mark-uncollectible", headers=admin
         )

@@ -16,11 +16,8 @@ import pytest
 import stripe
 
 from tests.factories import (
+    create_billed_invoice,
     create_card,
-    create_invoice,
-    create_project,
-    finalize_invoice,
-    set_billing_details,
 )
 from tests.stripe_server import (
     attached_card,
@@ -90,17 +87,6 @@ async def payment_method(
     method = (await attached_card(stripe_api, customer.id, ending)).to_dict()
     method["card"].update(card)
     return method
-
-
-async def billable(
-    client: httpx.AsyncClient, admin: dict[str, str], user: dict[str, str], number: str
-) -> dict[str, Any]:
-    """A finalized invoice of an account whose primary card is `number`."""
-    await create_project(client, admin, ACCOUNT)
-    await set_billing_details(client, user)
-    await create_card(client, user, number)
-    invoice = await create_invoice(client, admin, ACCOUNT)
-    return await finalize_invoice(client, admin, invoice["id"])
 
 
 async def intent_of(
@@ -206,7 +192,7 @@ class TestPaymentIntentEvents:
         user: dict[str, str],
         stripe_api: stripe.StripeClient,
     ) -> None:
-        invoice = await billable(client, admin, user, "4242424242424242")
+        invoice = await create_billed_invoice(client, admin, user, ACCOUNT, "4242424242424242")
         assert invoice["status"] == "paid"
         succeeded = await intent_of(stripe_api, invoice["id"])
         failed = await intent_of(
@@ -232,7 +218,7 @@ class TestPaymentIntentEvents:
         stripe_api: stripe.StripeClient,
     ) -> None:
         # We recorded a failure (say the answer was lost), but Stripe says the money came in.
-        invoice = await billable(client, admin, user, "4000000000000341")
+        invoice = await create_billed_invoice(client, admin, user, ACCOUNT, "4000000000000341")
         assert invoice["status"] == "payment_due"
         failed = await intent_of(
             stripe_api, invoice["id"], last_payment_error={"code": "card_declined"}

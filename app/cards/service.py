@@ -133,21 +133,26 @@ async def delete_card(
     log_event("card.removed", card_id=card.id)
 
 
+async def _locked_card_of(session: AsyncSession, payment_method_id: str) -> Card | None:
+    """The card of a provider payment method, under its account's lock (webhooks)."""
+    account_id = await repository.account_of_payment_method(session, payment_method_id)
+    if account_id is None:
+        return None
+    await accounts.lock(session, account_id)
+    # Read again under the lock: the card may have been removed or made primary meanwhile.
+    return await repository.get_by_provider_id(session, payment_method_id)
+
+
 async def remove_detached_card(session: AsyncSession, payment_method_id: str) -> Card | None:
     """The provider detached a payment method: its card goes here too (webhooks).
 
     If it was the primary card, the newest remaining card becomes primary, so the account
     keeps exactly one. Nothing is asked of the provider: its side is already done.
     """
-    account_id = await repository.account_of_payment_method(session, payment_method_id)
-    if account_id is None:
-        return None
-    await accounts.lock(session, account_id)
-    # Read again under the lock: the card may have been removed or made primary meanwhile.
-    card = await repository.get_by_provider_id(session, payment_method_id)
+    card = await _locked_card_of(session, payment_method_id)
     if card is None:
         return None
-    await remove_gone_cards(session, account_id, [card])
+    await remove_gone_cards(session, card.account_id, [card])
     return card
 
 
@@ -174,11 +179,7 @@ async def refresh_card(
     session: AsyncSession, payment_method_id: str, *, last4: str, exp_month: int, exp_year: int
 ) -> Card | None:
     """The provider renewed a card: a new expiry, maybe new last digits (webhooks)."""
-    account_id = await repository.account_of_payment_method(session, payment_method_id)
-    if account_id is None:
-        return None
-    await accounts.lock(session, account_id)
-    card = await repository.get_by_provider_id(session, payment_method_id)
+    card = await _locked_card_of(session, payment_method_id)
     if card is None:
         return None
     if (exp_year, exp_month) < (card.exp_year, card.exp_month):
