@@ -6,7 +6,6 @@ nothing. Changes take the account's row lock, so concurrent writes of one accoun
 run one after another (and never race to insert the same row).
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -43,19 +42,6 @@ EU_VAT_COUNTRIES = frozenset(code.upper() for code in vat.MEMBER_STATES)
 VAT_PREFIXES = {"GR": "EL"}
 SNAPSHOT_FIELDS = {"name", "email", "address", "vat_id", "source"}
 _FIELD_ORDER = list(PUBLIC_NAMES.values())
-
-
-@dataclass(frozen=True, slots=True)
-class ValidDetails:
-    name: str
-    email: str
-    line1: str
-    line2: str | None
-    city: str
-    postal_code: str
-    state: str | None
-    country: str
-    vat_id: str | None
 
 
 def missing_fields(values: FlatDetails) -> list[str]:
@@ -141,7 +127,7 @@ def _vat_id(country: str | None, value: str | None, problems: list[FieldProblem]
     return None
 
 
-def validate(raw: FlatDetails) -> ValidDetails:
+def validate(raw: FlatDetails) -> CustomerDetails:
     """Check and normalise a full set of details, naming every bad or missing field at once."""
     # Inputs are stripped, so an empty string is a field left blank.
     values = {field: value or None for field, value in raw.items()}
@@ -162,7 +148,7 @@ def validate(raw: FlatDetails) -> ValidDetails:
     if problems or not (name and email and line1 and city and postal_code and country):
         problems.sort(key=lambda problem: _FIELD_ORDER.index(problem.field))
         raise ValidationFailed(problems)
-    return ValidDetails(
+    return CustomerDetails(
         name=name,
         email=email,
         line1=line1,
@@ -180,7 +166,7 @@ async def _store(
     account_id: str,
     project_id: str | None,
     existing: BillingDetailsModel | None,
-    details: ValidDetails,
+    details: CustomerDetails,
     now: datetime,
 ) -> BillingDetailsModel:
     row = existing or BillingDetailsModel(account_id=account_id, project_id=project_id)
@@ -202,27 +188,14 @@ async def _store(
 
 
 async def _sync_customer(
-    session: AsyncSession, provider: PaymentProvider, account: Account, details: ValidDetails
+    session: AsyncSession, provider: PaymentProvider, account: Account, details: CustomerDetails
 ) -> None:
     """Push the account's details to its provider customer.
 
     Runs after our write inside the same transaction: a provider error rolls our change back.
     """
     customer_id = await ensure_customer(session, provider, account)
-    await provider.update_customer(
-        customer_id,
-        CustomerDetails(
-            name=details.name,
-            email=details.email,
-            line1=details.line1,
-            line2=details.line2,
-            city=details.city,
-            postal_code=details.postal_code,
-            state=details.state,
-            country=details.country,
-            vat_id=details.vat_id,
-        ),
-    )
+    await provider.update_customer(customer_id, details)
 
 
 def _account_view(row: BillingDetailsModel | None) -> BillingDetails:
