@@ -5,11 +5,13 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import httpx
 import jwt
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.main import create_app
 from app.models import Base
 from tests.conftest import TEST_JWT_SECRET
 from tests.factories import create_card
@@ -171,3 +173,39 @@ class TestNoCardDataAtRest:
                 check=True,
             )
             assert scan.stdout.split() == ["absent", "absent"]
+
+
+class TestCors:
+    """The separate web frontend calls the API from a browser, from the configured origins."""
+
+    async def test_configured_origins_may_call_with_a_bearer_token(self, settings, clock):
+        frontend = "https://console.example.com"
+        app = create_app(settings.model_copy(update={"cors_origins": [frontend]}), clock)
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                preflight = await client.options(
+                    "/v1/cards",
+                    headers={
+                        "Origin": frontend,
+                        "Access-Control-Request-Method": "POST",
+                        "Access-Control-Request-Headers": "authorization,content-type",
+                    },
+                )
+                assert preflight.status_code == 200
+                assert preflight.headers["access-control-allow-origin"] == frontend
+                allowed = preflight.headers["access-control-allow-headers"].lower()
+                assert "authorization" in allowed
+
+                response = await client.get("/healthz", headers={"Origin": frontend})
+                assert response.headers["access-control-allow-origin"] == frontend
+                assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
+
+                stranger = await client.get("/healthz", headers={"Origin": "https://evil.example"})
+                assert "access-control-allow-origin" not in stranger.headers
+        finally:
+            await app.state.runtime.close()
+
+    async def test_no_cors_headers_without_configured_origins(self, client):
+        response = await client.get("/healthz", headers={"Origin": "https://console.example.com"})
+        assert "access-control-allow-origin" not in response.headers
