@@ -17,10 +17,10 @@ class KnownAccounts:
         self._ids: OrderedDict[str, None] = OrderedDict()
 
     def __contains__(self, account_id: object) -> bool:
-        if account_id in self._ids:
-            self._ids.move_to_end(account_id)  # type: ignore[arg-type]
-            return True
-        return False
+        if not isinstance(account_id, str) or account_id not in self._ids:
+            return False
+        self._ids.move_to_end(account_id)
+        return True
 
     def add(self, account_id: str) -> None:
         self._ids[account_id] = None
