@@ -4,11 +4,9 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import dialect_name
+from app.core.db import upsert_insert
 from app.models import Account
 
 
@@ -24,8 +22,7 @@ async def ensure(session: AsyncSession, account_id: str, now: datetime) -> None:
         "invoice_prefix": _new_invoice_prefix(),
         "last_invoice_number": 0,
     }
-    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
-    await session.execute(insert(Account).values(values).on_conflict_do_nothing())
+    await session.execute(upsert_insert(session, Account).values(values).on_conflict_do_nothing())
 
 
 async def get(session: AsyncSession, account_id: str) -> Account | None:

@@ -7,6 +7,10 @@ from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -106,8 +110,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def dialect_name(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
+def upsert_insert(session: AsyncSession, entity: type[Base]) -> PgInsert | SqliteInsert:
+    """An INSERT for the session's dialect, with its ON CONFLICT clauses available."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(entity)
+    return sqlite_insert(entity)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

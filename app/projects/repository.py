@@ -3,11 +3,9 @@
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import dialect_name
+from app.core.db import upsert_insert
 from app.core.pagination import Cursor, after_cursor
 from app.models import Project
 
@@ -20,9 +18,8 @@ async def insert_if_absent(
     One statement, so two platform calls racing to register the same project cannot both
     insert: the loser sees the winner's row and renames it instead.
     """
-    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert(Project)
+        upsert_insert(session, Project)
         .values(account_id=account_id, id=project_id, name=name, created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=[Project.account_id, Project.id])
         .returning(Project.id)

@@ -2,11 +2,9 @@
 
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import dialect_name
+from app.core.db import upsert_insert
 from app.models import WebhookEvent
 
 
@@ -16,9 +14,8 @@ async def record(session: AsyncSession, event_id: str, event_type: str, now: dat
     One statement on the primary key: a concurrent redelivery waits for the first one's
     transaction and then finds the id taken, so an event is applied at most once.
     """
-    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert(WebhookEvent)
+        upsert_insert(session, WebhookEvent)
         .values(id=event_id, type=event_type, received_at=now)
         .on_conflict_do_nothing()
         .returning(WebhookEvent.id)
