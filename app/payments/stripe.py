@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import stripe
-from stdnum.eu import vat
 
+from app.billing_details.service import EU_VAT_COUNTRIES
 from app.core.config import Settings
 from app.core.errors import (
     PaymentMethodNotFound,
@@ -31,9 +31,6 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 # Stripe's recommended value. The SDK retries only connection errors, 409s and 5xx, and sends
 # an idempotency key with every POST, so a retry never repeats an effect.
 MAX_NETWORK_RETRIES = 2
-# Stripe's `eu_vat` tax id type only accepts EU VAT numbers; elsewhere the VAT id is free
-# text that Stripe would refuse, so it stays ours alone.
-EU_VAT_COUNTRIES = frozenset(code.upper() for code in vat.MEMBER_STATES)
 
 
 def _log(operation: str, exc: stripe.StripeError) -> None:
@@ -162,6 +159,8 @@ class StripeProvider:
                     },
                 },
             )
+            # Stripe's `eu_vat` tax id type only takes EU VAT numbers; elsewhere the VAT id
+            # is free text that Stripe would refuse, so it stays ours alone.
             eu_vat = details.vat_id if details.country in EU_VAT_COUNTRIES else None
             await self._replace_tax_ids(customer_id, eu_vat)
 
