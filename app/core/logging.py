@@ -11,6 +11,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from stdnum import luhn
+
 HANDLER_NAME = "billing-json"
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
@@ -28,19 +30,9 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 REDACTED = "[REDACTED]"
 
 
-def _passes_luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
 def _mask_pan(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group())
-    return REDACTED if _passes_luhn(digits) else match.group()
+    return REDACTED if luhn.is_valid(digits) else match.group()
 
 
 def redact(text: str) -> str:
