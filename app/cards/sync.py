@@ -41,11 +41,6 @@ class CardSync:
         return bool(self.removed or self.refreshed or self.promoted or self.detached)
 
 
-async def accounts_to_sync(session: AsyncSession, only: str | None = None) -> list[str]:
-    """The accounts with a customer at the provider: all of them, or just `only`."""
-    return await accounts.with_provider_customer(session, only)
-
-
 async def sync_account(
     session: AsyncSession, provider: PaymentProvider, account_id: str
 ) -> CardSync:
@@ -106,7 +101,7 @@ async def sync_accounts(runtime: Runtime, only: str | None = None) -> SyncReport
     """Repair every account with a provider customer (or just `only`), one at a time."""
     report = SyncReport()
     async with runtime.sessionmaker() as session:
-        account_ids = await accounts_to_sync(session, only)
+        account_ids = await accounts.with_provider_customer(session, only)
     for account_id in account_ids:
         try:
             async with runtime.sessionmaker() as session, session.begin():
