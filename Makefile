@@ -53,5 +53,9 @@ format: install
 	$(BIN)/ruff check --fix app tests migrations bench
 	$(BIN)/ruff format app tests migrations bench
 
+# Seeds the benchmark databases on first use, then measures (about 3 minutes); bench/README.md.
+bench: install
+	$(BIN)/python -m bench.run --json bench/results/latest.json --before bench/results/before.json
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache billing.db billing.db-*
