@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.core.errors import PaymentProviderUnavailable
+from app.payments.errors import PaymentProviderUnavailable
 from app.payments.provider import CustomerDetails
 from app.payments.sandbox import SandboxProvider
 from tests.factories import VALID_BILLING_DETAILS, create_project, set_billing_details

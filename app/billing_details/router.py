@@ -9,22 +9,17 @@ from app.billing_details.schemas import (
     BillingDetailsPatch,
     ProjectBillingDetails,
 )
-from app.core.auth import CurrentAccount
+from app.core.auth import AUTH_ERRORS, CurrentAccount
 from app.core.clock import ClockDep
 from app.core.db import Session
-from app.core.errors import (
-    AUTH_ERRORS,
-    PaymentProviderError,
-    PaymentProviderUnavailable,
-    ProjectNotFound,
-    error_responses,
-)
+from app.core.openapi import error_responses
 from app.payments.dependencies import Provider
+from app.payments.errors import PROVIDER_ERRORS
+from app.projects.errors import ProjectNotFound
 
 router = APIRouter(prefix="/v1/billing-details", tags=["billing details"])
 project_router = APIRouter(prefix="/v1/projects", tags=["billing details"])
 
-PROVIDER_ERRORS = (PaymentProviderError, PaymentProviderUnavailable)
 MANDATORY_NOTE = (
     "Mandatory: `name`, `email`, `address.line1`, `address.city`, `address.postal_code`, "
     "`address.country` (ISO 3166-1 alpha-2), and `address.state` for US, CA and AU. "

@@ -19,6 +19,7 @@ from stdnum.exceptions import ValidationError
 from app.accounts import repository as accounts
 from app.accounts.service import ensure_customer
 from app.billing_details import repository
+from app.billing_details.errors import BillingDetailsIncomplete
 from app.billing_details.schemas import (
     PUBLIC_NAMES,
     BillingDetails,
@@ -29,7 +30,7 @@ from app.billing_details.schemas import (
     Source,
     flat_of,
 )
-from app.core.errors import BillingDetailsIncomplete, FieldProblem, ValidationFailed
+from app.core.errors import FieldProblem, ValidationFailed
 from app.models import Account
 from app.models import BillingDetails as BillingDetailsModel
 from app.payments.provider import CustomerDetails, PaymentProvider

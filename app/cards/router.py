@@ -3,32 +3,23 @@
 from fastapi import APIRouter, Response, status
 
 from app.cards import service
-from app.cards.schemas import Card, CardCreate, CardList
-from app.core.auth import CurrentAccount
-from app.core.clock import ClockDep
-from app.core.db import Session
-from app.core.deps import SettingsDep
-from app.core.errors import (
-    AUTH_ERRORS,
+from app.cards.errors import (
     CardAlreadyAdded,
-    CardDeclined,
     CardExpired,
     CardLimitReached,
     CardNotFound,
-    ExpiredCard,
-    IncorrectCvc,
-    InsufficientFunds,
-    PaymentMethodNotFound,
-    PaymentProviderError,
-    PaymentProviderUnavailable,
     PrimaryCardCannotBeDeleted,
-    error_responses,
 )
+from app.cards.schemas import Card, CardCreate, CardList
+from app.core.auth import AUTH_ERRORS, CurrentAccount
+from app.core.clock import ClockDep
+from app.core.db import Session
+from app.core.deps import SettingsDep
+from app.core.openapi import error_responses
 from app.payments.dependencies import Provider
+from app.payments.errors import PROVIDER_ERRORS, CardDeclined, PaymentMethodNotFound
 
 router = APIRouter(prefix="/v1/cards", tags=["cards"])
-
-PROVIDER_ERRORS = (PaymentProviderError, PaymentProviderUnavailable)
 
 
 @router.get(
@@ -59,9 +50,6 @@ async def list_cards(session: Session, account_id: CurrentAccount, clock: ClockD
     responses=error_responses(
         *AUTH_ERRORS,
         CardDeclined,
-        ExpiredCard,
-        IncorrectCvc,
-        InsufficientFunds,
         PaymentMethodNotFound,
         CardAlreadyAdded,
         CardLimitReached,

@@ -14,15 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import repository as accounts
 from app.accounts.service import ensure_customer
 from app.cards import repository
-from app.cards.schemas import is_expired
-from app.core.db import after_commit
-from app.core.errors import (
+from app.cards.errors import (
     CardAlreadyAdded,
     CardExpired,
     CardLimitReached,
     CardNotFound,
     PrimaryCardCannotBeDeleted,
 )
+from app.cards.schemas import is_expired
+from app.core.db import after_commit
 from app.core.ids import new_id
 from app.core.observability import log_event
 from app.invoices.service import retry_due_invoices_for_account

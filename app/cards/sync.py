@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import repository as accounts
 from app.cards import repository
 from app.cards.service import remove_gone_cards
-from app.core.errors import PaymentProviderError, PaymentProviderUnavailable
 from app.core.observability import log_event
 from app.models import Card
+from app.payments.errors import PROVIDER_ERRORS
 from app.payments.provider import PaymentProvider
 from app.runtime import Runtime
 
@@ -106,7 +106,7 @@ async def sync_accounts(runtime: Runtime, only: str | None = None) -> SyncReport
         try:
             async with runtime.sessionmaker() as session, session.begin():
                 result = await sync_account(session, runtime.provider(session), account_id)
-        except (PaymentProviderError, PaymentProviderUnavailable) as exc:
+        except PROVIDER_ERRORS as exc:
             logger.warning("card sync failed", extra={"account_id": account_id, "error": str(exc)})
             report.failed[account_id] = exc.detail
             continue

@@ -19,6 +19,9 @@ from app.core.request_context import set_account_id
 from app.core.schemas import PLATFORM_ID_PATTERN
 
 ADMIN_SCOPE = "billing:admin"
+# What every authenticated route can answer with, for its `responses=`.
+AUTH_ERRORS = (Unauthenticated,)
+ADMIN_ERRORS = (Unauthenticated, Forbidden)
 _SUBJECT = re.compile(PLATFORM_ID_PATTERN)
 
 _bearer = HTTPBearer(

@@ -23,7 +23,6 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from app.core.config import Settings
-from app.core.errors import BillingError
 
 logger = logging.getLogger("billing.db")
 
@@ -148,12 +147,17 @@ async def run_after_commit(session: AsyncSession) -> None:
             logger.exception("an action after commit failed")
 
 
+async def commit(session: AsyncSession) -> None:
+    """Commit the session's transaction now, then run what `after_commit` registered."""
+    await session.commit()
+    await run_after_commit(session)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's only transaction: committed when the route succeeds, else rolled back.
 
-    A `BillingError` that records a fact (a declined charge attempt) keeps its changes: the
-    attempt is committed and the client still gets the error. What `after_commit` registered
-    runs once the commit is done.
+    What `after_commit` registered runs once the commit is done. A service that must keep a
+    fact even though it answers with an error (a declined charge) calls `commit` itself first.
     """
     runtime = request.app.state.runtime
     async with runtime.sessionmaker() as session:
@@ -164,21 +168,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         try:
             yield session
-        except BillingError as exc:
-            if exc.keeps_changes:
-                await session.commit()
-                await run_after_commit(session)
-            else:
-                await session.rollback()
-                session.info.pop(_AFTER_COMMIT, None)
-            raise
         except BaseException:
             await session.rollback()
             session.info.pop(_AFTER_COMMIT, None)
             raise
         else:
-            await session.commit()
-            await run_after_commit(session)
+            await commit(session)
 
 
 # scope="function" commits before the response is sent, so a failed commit is never

@@ -1,12 +1,12 @@
-"""Domain errors and their RFC 9457 problem+json rendering.
+"""The `BillingError` base and its one RFC 9457 problem+json rendering.
 
-Every error the API can answer with is a `BillingError` subclass declared here, with a stable
-`code` and HTTP `status`. Services raise them; one handler renders them; routes list them in
-`responses=` (via `error_responses`) so that the OpenAPI document shows each one.
+Every error the API can answer with is a `BillingError` subclass with a stable `code` and
+HTTP `status`. The generic ones are here; each domain declares its own in its `errors.py`.
+Services raise them, one handler renders them, and routes list them in `responses=` (through
+`app.core.openapi.error_responses`) so that the OpenAPI document shows each one.
 """
 
 import logging
-from collections import defaultdict
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -44,9 +44,6 @@ class BillingError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
-    # True for errors that report a fact worth keeping (a declined charge attempt): the
-    # request's transaction is committed even though the client gets an error.
-    keeps_changes: ClassVar[bool] = False
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.title
@@ -65,6 +62,11 @@ class BillingError(Exception):
 
     def field_errors(self) -> list[FieldProblem] | None:
         return None
+
+    @classmethod
+    def documented_problems(cls) -> tuple[tuple[str, str], ...]:
+        """The (code, title) pairs this class can answer with, for the OpenAPI document."""
+        return ((cls.code, cls.title),)
 
 
 def problem_type(code: str) -> str:
@@ -110,179 +112,6 @@ class Conflict(BillingError):
     status = 409
     code = "conflict"
     title = "Conflict"
-
-
-class PaymentRequired(BillingError):
-    """A card was declined. `code` is the provider's decline code, mapped to ours."""
-
-    status = 402
-    code = "card_declined"
-    title = "Card declined"
-
-
-# --- cards -------------------------------------------------------------------------------
-
-
-class CardNotFound(NotFound):
-    code = "card_not_found"
-    title = "Card not found"
-
-
-class PaymentMethodNotFound(NotFound):
-    code = "payment_method_not_found"
-    title = "Payment method not found"
-
-
-class CardAlreadyAdded(Conflict):
-    code = "card_already_added"
-    title = "Card already added"
-
-
-class CardLimitReached(Conflict):
-    code = "card_limit_reached"
-    title = "Card limit reached"
-
-
-class CardExpired(Conflict):
-    code = "card_expired"
-    title = "Card expired"
-
-
-class PrimaryCardCannotBeDeleted(Conflict):
-    code = "primary_card_cannot_be_deleted"
-    title = "Primary card cannot be deleted"
-
-
-class CardDeclined(PaymentRequired):
-    code = "card_declined"
-    title = "Card declined"
-
-
-class ExpiredCard(PaymentRequired):
-    code = "expired_card"
-    title = "Expired card"
-
-
-class IncorrectCvc(PaymentRequired):
-    code = "incorrect_cvc"
-    title = "Incorrect CVC"
-
-
-class InsufficientFunds(PaymentRequired):
-    code = "insufficient_funds"
-    title = "Insufficient funds"
-
-
-DECLINE_ERRORS: dict[str, type[PaymentRequired]] = {
-    error.code: error for error in (CardDeclined, ExpiredCard, IncorrectCvc, InsufficientFunds)
-}
-
-
-def decline_error(decline_code: str | None) -> type[PaymentRequired]:
-    """Our 402 error for a provider decline code; unknown codes are a generic decline."""
-    return DECLINE_ERRORS.get(decline_code or "", CardDeclined)
-
-
-# --- payment provider ----------------------------------------------------------------------
-
-
-class PaymentProviderError(BillingError):
-    status = 502
-    code = "payment_provider_error"
-    title = "Payment provider error"
-
-
-class PaymentProviderUnavailable(BillingError):
-    status = 503
-    code = "payment_provider_unavailable"
-    title = "Payment provider unavailable"
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "5"}
-
-
-# --- projects, billing details -----------------------------------------------------------
-
-
-class ProjectNotFound(NotFound):
-    code = "project_not_found"
-    title = "Project not found"
-
-
-# --- invoices ----------------------------------------------------------------------------
-
-
-class InvoiceNotFound(NotFound):
-    code = "invoice_not_found"
-    title = "Invoice not found"
-
-
-class InvoiceNotFinalized(Conflict):
-    code = "invoice_not_finalized"
-    title = "Invoice not finalized"
-
-
-class InvoiceNotDraft(Conflict):
-    code = "invoice_not_draft"
-    title = "Invoice is not a draft"
-
-
-class InvoiceNotVoidable(Conflict):
-    code = "invoice_not_voidable"
-    title = "Invoice cannot be voided"
-
-
-class InvoiceNotOpen(Conflict):
-    code = "invoice_not_open"
-    title = "Invoice is not awaiting payment"
-
-
-class InvoiceNotPayable(Conflict):
-    code = "invoice_not_payable"
-    title = "Invoice cannot be paid"
-
-
-class NoPaymentMethod(Conflict):
-    code = "no_payment_method"
-    title = "No payment method"
-
-
-class BillingDetailsIncomplete(Conflict):
-    code = "billing_details_incomplete"
-    title = "Billing details incomplete"
-
-
-class InvoicePaymentFailed(PaymentRequired):
-    """A charge of an invoice was declined: answered as the decline's own 402 error.
-
-    The failed attempt and the invoice's new status are facts, so they are committed.
-    """
-
-    keeps_changes = True
-
-    def __init__(self, decline_code: str | None, detail: str) -> None:
-        self.decline = decline_error(decline_code)
-        super().__init__(detail)
-
-    @property
-    def problem_code(self) -> str:
-        return self.decline.code
-
-    @property
-    def problem_title(self) -> str:
-        return self.decline.title
-
-
-# --- webhooks ----------------------------------------------------------------------------
-
-
-class InvalidSignature(BillingError):
-    status = 400
-    code = "invalid_signature"
-    title = "Invalid signature"
-
-
-# --- generic -----------------------------------------------------------------------------
 
 
 class InternalError(BillingError):
@@ -399,35 +228,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(Exception, _unexpected_handler)
-
-
-def error_responses(*errors: type[BillingError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for a route: one entry per status, naming every code."""
-    by_status: dict[int, list[type[BillingError]]] = defaultdict(list)
-    listed: tuple[type[BillingError], ...] = (ValidationFailed, *errors)
-    for error in listed:
-        by_status[error.status].append(error)
-    responses: dict[int | str, dict[str, Any]] = {}
-    for status, group in sorted(by_status.items()):
-        description = "; ".join(f"`{e.code}`: {e.title}" for e in group)
-        first = group[0]
-        responses[status] = {
-            "model": Problem,
-            "description": description,
-            "content": {
-                PROBLEM_JSON: {
-                    "example": {
-                        "type": problem_type(first.code),
-                        "title": first.title,
-                        "status": status,
-                        "detail": first.title + ".",
-                        "code": first.code,
-                        "request_id": "9f1c2d3e4b5a69788796a5b4c3d2e1f0",
-                    }
-                }
-            },
-        }
-    return responses
-
-
-AUTH_ERRORS = (Unauthenticated,)

@@ -6,18 +6,16 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
-from app.core.auth import AdminScope, CurrentAccount
+from app.billing_details.errors import BillingDetailsIncomplete
+from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope, CurrentAccount
 from app.core.clock import ClockDep
 from app.core.db import Session
 from app.core.deps import SettingsDep
-from app.core.errors import (
-    AUTH_ERRORS,
-    BillingDetailsIncomplete,
-    CardDeclined,
-    ExpiredCard,
-    Forbidden,
-    IncorrectCvc,
-    InsufficientFunds,
+from app.core.openapi import error_responses
+from app.core.pagination import CursorParam, Limit, paginate
+from app.core.schemas import PLATFORM_ID_PATTERN
+from app.invoices import service
+from app.invoices.errors import (
     InvoiceNotDraft,
     InvoiceNotFinalized,
     InvoiceNotFound,
@@ -25,27 +23,18 @@ from app.core.errors import (
     InvoiceNotPayable,
     InvoiceNotVoidable,
     NoPaymentMethod,
-    PaymentProviderError,
-    PaymentProviderUnavailable,
-    ProjectNotFound,
-    error_responses,
 )
-from app.core.pagination import CursorParam, Limit, paginate
-from app.core.schemas import PLATFORM_ID_PATTERN
-from app.invoices import service
 from app.invoices.pdf import Seller, render_invoice_pdf
 from app.invoices.repository import InvoiceFilters
 from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList
 from app.models import Invoice as InvoiceModel
 from app.models import InvoiceStatus
 from app.payments.dependencies import Provider
+from app.payments.errors import PROVIDER_ERRORS, CardDeclined
+from app.projects.errors import ProjectNotFound
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
-
-ADMIN_ERRORS = (*AUTH_ERRORS, Forbidden)
-PROVIDER_ERRORS = (PaymentProviderError, PaymentProviderUnavailable)
-DECLINES = (CardDeclined, ExpiredCard, IncorrectCvc, InsufficientFunds)
 
 
 async def invoice_filters(
@@ -171,7 +160,7 @@ async def get_invoice_pdf(
     ),
     responses=error_responses(
         *AUTH_ERRORS,
-        *DECLINES,
+        CardDeclined,
         InvoiceNotFound,
         InvoiceNotPayable,
         NoPaymentMethod,

@@ -23,27 +23,25 @@ from app.accounts import repository as accounts
 from app.accounts.service import ensure_customer
 from app.billing_details.service import snapshot_for_project
 from app.cards import repository as cards
-from app.core.errors import (
-    FieldProblem,
+from app.core.db import commit
+from app.core.errors import FieldProblem, ValidationFailed
+from app.core.ids import new_id
+from app.core.observability import count_charge, count_invoice_transition, log_event
+from app.core.pagination import Cursor
+from app.invoices import repository
+from app.invoices.errors import (
     InvoiceNotDraft,
     InvoiceNotFinalized,
     InvoiceNotFound,
     InvoiceNotOpen,
     InvoiceNotPayable,
     InvoiceNotVoidable,
-    InvoicePaymentFailed,
     NoPaymentMethod,
-    PaymentProviderError,
-    PaymentProviderUnavailable,
-    ValidationFailed,
 )
-from app.core.ids import new_id
-from app.core.observability import count_charge, count_invoice_transition, log_event
-from app.core.pagination import Cursor
-from app.invoices import repository
 from app.invoices.repository import InvoiceFilters
 from app.invoices.schemas import MAX_AMOUNT, InvoiceCreate
 from app.models import Card, Invoice, InvoiceLine, InvoiceStatus, PaymentAttempt, PaymentOutcome
+from app.payments.errors import PROVIDER_ERRORS, CardDeclined
 from app.payments.provider import ChargeRequest, PaymentProvider
 from app.projects.service import get_project
 
@@ -297,7 +295,10 @@ async def pay_invoice(
         raise NoPaymentMethod("Add a card first: the invoice is charged to the primary card.")
     attempt = await charge(session, provider, invoice, now, schedule, ChargeKind.MANUAL)
     if attempt.outcome is not PaymentOutcome.SUCCEEDED:
-        raise InvoicePaymentFailed(
+        # The attempt and the invoice's new state are facts even though the caller is told
+        # 402: they are committed here, before the error unwinds the request.
+        await commit(session)
+        raise CardDeclined(
             attempt.decline_code,
             f"The charge of invoice {invoice.number} was declined ({attempt.decline_code}); "
             "the invoice is still unpaid.",
@@ -445,5 +446,5 @@ async def retry_due_invoices_for_account(
         try:
             async with session.begin_nested():
                 await charge(session, provider, invoice, now, schedule, ChargeKind.MANUAL)
-        except (PaymentProviderError, PaymentProviderUnavailable) as exc:
+        except PROVIDER_ERRORS as exc:
             log_event("invoice.retry_postponed", invoice_id=invoice.id, error=exc.code)

@@ -8,8 +8,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.core.errors import ServiceUnavailable, error_responses
+from app.core.errors import ServiceUnavailable
 from app.core.metrics import exposition
+from app.core.openapi import error_responses
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger("billing.ops")

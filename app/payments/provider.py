@@ -2,9 +2,9 @@
 
 Providers only move data to and from the processor. Every business rule (which card is
 primary, when to retry, what an invoice's status becomes) stays in the services, so both
-implementations are interchangeable. Providers raise the `BillingError`s of
-`app.core.errors`: `PaymentMethodNotFound`, a `PaymentRequired` subclass for declines at
-attach time, `PaymentProviderError` (502) and `PaymentProviderUnavailable` (503).
+implementations are interchangeable. Providers raise the errors of `app.payments.errors`:
+`PaymentMethodNotFound`, `CardDeclined` for declines at attach time, `PaymentProviderError`
+(502) and `PaymentProviderUnavailable` (503).
 """
 
 from collections.abc import Mapping

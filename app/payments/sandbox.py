@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.config import Settings
-from app.core.errors import PaymentMethodNotFound, decline_error
 from app.core.ids import new_id
 from app.models import SandboxCharge, SandboxPaymentMethod
+from app.payments.errors import CardDeclined, PaymentMethodNotFound
 from app.payments.provider import ChargeRequest, ChargeResult, CustomerDetails, PaymentMethodInfo
 from app.sandbox import repository
 from app.sandbox import service as sandbox
@@ -70,8 +70,7 @@ class SandboxProvider:
         if method.customer_id not in (None, customer_id):
             raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
         if method.attach_decline_code is not None:
-            error = decline_error(method.attach_decline_code)
-            raise error(f"The card was declined ({method.attach_decline_code}).")
+            raise CardDeclined(method.attach_decline_code)
         method.customer_id = customer_id
         await self._session.flush()
         return _info(method)

@@ -15,11 +15,12 @@ import stripe
 
 from app.billing_details.service import EU_VAT_COUNTRIES
 from app.core.config import Settings
-from app.core.errors import (
+from app.payments.errors import (
+    CardDeclined,
     PaymentMethodNotFound,
     PaymentProviderError,
     PaymentProviderUnavailable,
-    decline_error,
+    decline_code,
 )
 from app.payments.provider import ChargeRequest, ChargeResult, CustomerDetails, PaymentMethodInfo
 
@@ -61,7 +62,7 @@ def _decline_code(exc: stripe.CardError) -> str:
     customer is shown (a `stolen_card` decline must not be revealed as such).
     """
     raw = exc.error.decline_code if exc.error is not None else None
-    return decline_error(raw or exc.code).code
+    return decline_code(raw or exc.code)
 
 
 def _unavailable(exc: stripe.StripeError) -> bool:
@@ -78,8 +79,7 @@ def _translated(
     except stripe.StripeError as exc:
         _log(operation, exc)
         if declines and isinstance(exc, stripe.CardError):
-            code = _decline_code(exc)
-            raise decline_error(code)(f"The card was declined ({code}).") from exc
+            raise CardDeclined(_decline_code(exc)) from exc
         if payment_method is not None and _is_missing(exc):
             raise PaymentMethodNotFound(f"No payment method {payment_method}.") from exc
         if _unavailable(exc):
@@ -262,5 +262,5 @@ class StripeProvider:
         error = intent.last_payment_error
         raw = (error.decline_code or error.code) if error is not None else None
         return ChargeResult(
-            succeeded=False, provider_payment_id=intent.id, decline_code=decline_error(raw).code
+            succeeded=False, provider_payment_id=intent.id, decline_code=decline_code(raw)
         )

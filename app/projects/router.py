@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter, Response, status
 
-from app.core.auth import AdminScope, CurrentAccount
+from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope, CurrentAccount
 from app.core.clock import ClockDep
 from app.core.db import Session
-from app.core.errors import AUTH_ERRORS, Forbidden, ProjectNotFound, error_responses
+from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit
 from app.projects import service
+from app.projects.errors import ProjectNotFound
 from app.projects.schemas import (
     AccountIdPath,
     Project,
@@ -60,7 +61,7 @@ async def get_project(project_id: str, session: Session, account_id: CurrentAcco
     ),
     responses={
         201: {"model": Project, "description": "The project was created."},
-        **error_responses(*AUTH_ERRORS, Forbidden),
+        **error_responses(*ADMIN_ERRORS),
     },
 )
 async def register_project(

@@ -5,10 +5,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository as accounts
-from app.core.errors import ProjectNotFound
 from app.core.pagination import Cursor, paginate
 from app.models import Project
 from app.projects import repository
+from app.projects.errors import ProjectNotFound
 
 
 async def register_project(

@@ -1,10 +1,11 @@
 from fastapi import APIRouter, Request, status
 
-from app.core.auth import CurrentAccount
+from app.core.auth import AUTH_ERRORS, CurrentAccount
 from app.core.clock import ClockDep
 from app.core.config import ProviderName, Settings
 from app.core.db import Session
-from app.core.errors import AUTH_ERRORS, NotFound, error_responses
+from app.core.errors import NotFound
+from app.core.openapi import error_responses
 from app.sandbox import service
 from app.sandbox.schemas import SandboxPaymentMethod, SandboxPaymentMethodCreate
 

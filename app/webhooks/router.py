@@ -8,7 +8,9 @@ from app.core.clock import ClockDep
 from app.core.config import ProviderName
 from app.core.db import Session
 from app.core.deps import SettingsDep
-from app.core.errors import InvalidSignature, NotFound, error_responses
+from app.core.errors import NotFound
+from app.core.openapi import error_responses
+from app.payments.errors import InvalidSignature
 from app.webhooks import service
 from app.webhooks.schemas import WebhookReceipt
 

@@ -17,9 +17,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cards.service import refresh_card, remove_detached_card
-from app.core.errors import InvalidSignature, ValidationFailed, decline_error, validation_problems
+from app.core.errors import ValidationFailed, validation_problems
 from app.core.observability import log_event
 from app.invoices.service import apply_payment_event
+from app.payments.errors import InvalidSignature, decline_code
 from app.webhooks import repository
 from app.webhooks.schemas import (
     PaymentIntentObject,
@@ -70,18 +71,16 @@ async def _payment_intent(
     if invoice_id is None:
         # Not a charge of one of our invoices.
         return
-    decline_code = None
+    decline = None
     if not succeeded:
         error = intent.last_payment_error
-        decline_code = decline_error(
-            (error.decline_code or error.code) if error is not None else None
-        ).code
+        decline = decline_code((error.decline_code or error.code) if error is not None else None)
     await apply_payment_event(
         session,
         invoice_id=invoice_id,
         provider_payment_id=intent.id,
         succeeded=succeeded,
-        decline_code=decline_code,
+        decline_code=decline,
         now=now,
     )
 

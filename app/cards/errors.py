@@ -1,0 +1,26 @@
+from app.core.errors import Conflict, NotFound
+
+
+class CardNotFound(NotFound):
+    code = "card_not_found"
+    title = "Card not found"
+
+
+class CardAlreadyAdded(Conflict):
+    code = "card_already_added"
+    title = "Card already added"
+
+
+class CardLimitReached(Conflict):
+    code = "card_limit_reached"
+    title = "Card limit reached"
+
+
+class CardExpired(Conflict):
+    code = "card_expired"
+    title = "Card expired"
+
+
+class PrimaryCardCannotBeDeleted(Conflict):
+    code = "primary_card_cannot_be_deleted"
+    title = "Primary card cannot be deleted"

@@ -1,0 +1,6 @@
+from app.core.errors import NotFound
+
+
+class ProjectNotFound(NotFound):
+    code = "project_not_found"
+    title = "Project not found"
