@@ -128,19 +128,22 @@ def collect(
 
 
 async def _collect(loop: bool, interval: float) -> None:
-    from app.invoices.collection import collect_due, collect_forever
-    from app.runtime import Runtime
+    from app.invoices.collection import Collector, collect_due, collect_forever
+    from app.runtime import build_runtime
 
-    runtime = Runtime.create(get_settings())
+    runtime = build_runtime(get_settings())
+    collector = Collector(
+        runtime.sessionmaker, runtime.providers, runtime.clock, runtime.settings.retry_schedule
+    )
     stop = asyncio.Event()
     # A signal only sets the flag: the invoice in hand is finished and committed first.
     for signum in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     try:
         if loop:
-            await collect_forever(runtime, interval, stop)
+            await collect_forever(collector, interval, stop)
         else:
-            report = await collect_due(runtime, stop)
+            report = await collect_due(collector, stop)
             typer.echo(
                 f"charged {report.charged} invoice(s): {report.paid} paid, "
                 f"{report.failed} declined, {len(report.skipped)} postponed"
@@ -167,11 +170,11 @@ def stripe_sync(
 
 async def _stripe_sync(settings: Settings, account: str | None) -> int:
     from app.cards.sync import sync_accounts
-    from app.runtime import Runtime
+    from app.runtime import build_runtime
 
-    runtime = Runtime.create(settings)
+    runtime = build_runtime(settings)
     try:
-        report = await sync_accounts(runtime, account)
+        report = await sync_accounts(runtime.sessionmaker, runtime.providers, account)
     finally:
         await runtime.close()
     for result in report.synced:

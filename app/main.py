@@ -19,9 +19,10 @@ from app.core.middleware import RequestIdMiddleware
 from app.invoices.router import admin_router as admin_invoices_router
 from app.invoices.router import router as invoices_router
 from app.ops.router import router as ops_router
+from app.payments.provider import ProviderFactory
 from app.projects.router import admin_router as admin_projects_router
 from app.projects.router import router as projects_router
-from app.runtime import Runtime
+from app.runtime import build_runtime
 from app.sandbox.router import router as sandbox_router
 from app.webhooks.router import router as webhooks_router
 
@@ -56,8 +57,13 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    runtime = Runtime.create(settings or get_settings(), clock)
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    provider_factory: ProviderFactory | None = None,
+) -> FastAPI:
+    """The API; `provider_factory` replaces the configured payment provider (tests use it)."""
+    runtime = build_runtime(settings or get_settings(), clock, provider_factory)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

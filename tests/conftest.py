@@ -29,6 +29,7 @@ from app.core.config import ProviderName, Settings
 from app.core.migrate import upgrade
 from app.main import create_app
 from app.models import Base
+from app.payments.provider import ProviderFactory
 from tests import factories
 from tests.clock import FrozenClock
 from tests.stripe_server import API_KEY, WEBHOOK_SECRET, LocalStripe
@@ -196,8 +197,16 @@ async def _clean_database(cleaner: AsyncEngine) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[FastAPI]:
-    application = create_app(settings, clock)
+def provider_factory() -> ProviderFactory | None:
+    """The app's payment provider: None for the configured one; a test class may watch it."""
+    return None
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, clock: FrozenClock, provider_factory: ProviderFactory | None
+) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, clock, provider_factory)
     yield application
     await application.state.runtime.close()
 

@@ -1,6 +1,7 @@
 """Billing details through the HTTP API: validation, replace and merge, provider sync,
 project overrides, isolation."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -44,16 +45,36 @@ def error_fields(response: httpx.Response) -> list[str]:
     return [error["field"] for error in response.json()["errors"]]
 
 
+@dataclass
+class Outage:
+    on: bool = False
+
+
+class WatchedSandbox(SandboxProvider):
+    """The sandbox provider, recording what its customer is sent, or refusing it."""
+
+    def __init__(
+        self, session: Any, settings: Any, clock: Any, sent: list[CustomerDetails], down: Outage
+    ) -> None:
+        super().__init__(session, settings, clock)
+        self._sent = sent
+        self._down = down
+
+    async def update_customer(self, customer_id: str, details: CustomerDetails) -> None:
+        if self._down.on:
+            raise PaymentProviderUnavailable("The payment provider did not answer.")
+        self._sent.append(details)
+
+
 @pytest.fixture
-def synced(monkeypatch: pytest.MonkeyPatch) -> list[CustomerDetails]:
+def synced() -> list[CustomerDetails]:
     """What the provider's customer was sent, in order."""
-    calls: list[CustomerDetails] = []
+    return []
 
-    async def record(_self: SandboxProvider, _customer_id: str, sent: CustomerDetails) -> None:
-        calls.append(sent)
 
-    monkeypatch.setattr(SandboxProvider, "update_customer", record)
-    return calls
+@pytest.fixture
+def outage() -> Outage:
+    return Outage()
 
 
 class TestGet:
@@ -333,6 +354,10 @@ class TestPatch:
 # A provider double watches the sync here; Stripe mode has test_stripe_billing_details.
 @pytest.mark.sandbox_only
 class TestProviderSync:
+    @pytest.fixture
+    def provider_factory(self, settings, clock, synced, outage):  # type: ignore[no-untyped-def]
+        return lambda session: WatchedSandbox(session, settings, clock, synced, outage)
+
     async def test_put_and_patch_update_the_customer(self, client, auth, synced):
         headers = auth(ACCOUNT)
         await set_billing_details(
@@ -358,14 +383,10 @@ class TestProviderSync:
         assert response.status_code == 200
         assert synced == []
 
-    async def test_provider_failure_leaves_the_details_unchanged(self, client, auth, monkeypatch):
+    async def test_provider_failure_leaves_the_details_unchanged(self, client, auth, outage):
         headers = auth(ACCOUNT)
         before = await set_billing_details(client, headers)
-
-        async def unavailable(_self: SandboxProvider, *_args: object) -> None:
-            raise PaymentProviderUnavailable("The payment provider did not answer.")
-
-        monkeypatch.setattr(SandboxProvider, "update_customer", unavailable)
+        outage.on = True
         response = await client.put(
             "/v1/billing-details", headers=headers, json=details(name="Countess")
         )

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.core.config import Settings
-from app.invoices.collection import collect_due
+from app.invoices.collection import Collector, collect_due
 from app.main import create_app
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.factories import (
@@ -35,6 +35,17 @@ def admin(auth: Any) -> dict[str, str]:
 @pytest.fixture
 def user(auth: Any) -> dict[str, str]:
     return dict(auth(ACCOUNT))
+
+
+def collector(app: Any, providers: Any = None) -> Collector:
+    """The worker's view of an app's runtime: its sessions, provider, clock and schedule."""
+    runtime = app.state.runtime
+    return Collector(
+        runtime.sessionmaker,
+        providers or runtime.providers,
+        runtime.clock,
+        runtime.settings.retry_schedule,
+    )
 
 
 def parse(timestamp: str) -> datetime:
@@ -70,12 +81,12 @@ class TestRetrySchedule:
         assert parse(due["next_payment_attempt"]) - finalized_at == timedelta(days=1)
 
         clock.advance(timedelta(hours=23))
-        assert (await collect_due(app.state.runtime)).charged == 0
+        assert (await collect_due(collector(app))).charged == 0
 
         expected_gaps = [timedelta(days=3), timedelta(days=5)]
         for attempt, gap in enumerate(expected_gaps, start=2):
             clock.set(parse((await get_invoice(client, user, due["id"]))["next_payment_attempt"]))
-            report = await collect_due(app.state.runtime)
+            report = await collect_due(collector(app))
             assert (report.charged, report.failed) == (1, 1)
             invoice = await get_invoice(client, user, due["id"])
             assert invoice["status"] == "payment_due"
@@ -84,7 +95,7 @@ class TestRetrySchedule:
             assert parse(invoice["next_payment_attempt"]) - last == gap
 
         clock.set(parse((await get_invoice(client, user, due["id"]))["next_payment_attempt"]))
-        assert (await collect_due(app.state.runtime)).charged == 1
+        assert (await collect_due(collector(app))).charged == 1
         invoice = await get_invoice(client, user, due["id"])
         assert (invoice["status"], invoice["status_label"]) == ("not_paid", "Not paid")
         assert invoice["next_payment_attempt"] is None
@@ -92,7 +103,7 @@ class TestRetrySchedule:
         assert [a["decline_code"] for a in invoice["payment_attempts"]] == ["card_declined"] * 4
 
         clock.advance(timedelta(days=60))
-        assert (await collect_due(app.state.runtime)).charged == 0
+        assert (await collect_due(collector(app))).charged == 0
         assert (await get_invoice(client, user, due["id"]))["attempt_count"] == 4
 
     async def test_the_schedule_comes_from_settings(self, settings, clock, auth):
@@ -104,12 +115,12 @@ class TestRetrySchedule:
                 gap = parse(due["next_payment_attempt"]) - parse(due["finalized_at"])
                 assert gap == timedelta(hours=2)
                 clock.set(parse(due["next_payment_attempt"]))
-                await collect_due(custom.state.runtime)
+                await collect_due(collector(custom))
                 after = await get_invoice(client, auth(ACCOUNT), due["id"])
                 last = parse(after["payment_attempts"][-1]["attempted_at"])
                 assert parse(after["next_payment_attempt"]) - last == timedelta(minutes=30)
                 clock.set(parse(after["next_payment_attempt"]))
-                await collect_due(custom.state.runtime)
+                await collect_due(collector(custom))
                 assert (await get_invoice(client, auth(ACCOUNT), due["id"]))["status"] == "not_paid"
         finally:
             await custom.state.runtime.close()
@@ -118,7 +129,7 @@ class TestRetrySchedule:
         due = await make_due(client, admin, user)
         await client.post(f"/v1/admin/invoices/{due['id']}/void", headers=admin)
         clock.advance(timedelta(days=30))
-        assert (await collect_due(app.state.runtime)).charged == 0
+        assert (await collect_due(collector(app))).charged == 0
         assert (await get_invoice(client, user, due["id"]))["attempt_count"] == 1
 
 
@@ -128,7 +139,7 @@ class TestNoCard:
     ):
         due = await make_due(client, admin, user, number=None)
         clock.set(parse(due["next_payment_attempt"]))
-        report = await collect_due(app.state.runtime)
+        report = await collect_due(collector(app))
         assert (report.charged, report.failed) == (1, 1)
         invoice = await get_invoice(client, user, due["id"])
         assert [a["outcome"] for a in invoice["payment_attempts"]] == ["no_payment_method"] * 2
@@ -171,7 +182,7 @@ class TestFixingAPaymentDue:
         assert invoice["next_payment_attempt"] == due["next_payment_attempt"]
         # The scheduled retry later uses the current primary card too.
         clock.set(parse(invoice["next_payment_attempt"]))
-        await collect_due(app.state.runtime)
+        await collect_due(collector(app))
         after = await get_invoice(client, user, due["id"])
         assert after["payment_attempts"][-1]["card_last4"] == "9995"
         assert after["attempt_count"] == 3
@@ -299,22 +310,18 @@ class TestCrashSafety:
     ):
         due = await make_due(client, admin, user)
         clock.set(parse(due["next_payment_attempt"]))
-        runtime = app.state.runtime
         keys: list[str] = []
         crashes: list[bool] = []
-        plain = runtime.provider
-        runtime.provider = lambda session: _DiesAfterTheProviderAnswers(
-            plain(session), keys, crashes
+        plain = app.state.runtime.providers
+        dying = collector(
+            app, lambda session: _DiesAfterTheProviderAnswers(plain(session), keys, crashes)
         )
-        try:
-            with pytest.raises(SystemExit):
-                await collect_due(runtime)
-            after_crash = await get_invoice(client, user, due["id"])
-            assert after_crash["attempt_count"] == 1  # nothing of the crashed attempt was kept
+        with pytest.raises(SystemExit):
+            await collect_due(dying)
+        after_crash = await get_invoice(client, user, due["id"])
+        assert after_crash["attempt_count"] == 1  # nothing of the crashed attempt was kept
 
-            report = await collect_due(runtime)
-        finally:
-            runtime.provider = plain
+        report = await collect_due(dying)
         assert report.charged == 1
         assert len(keys) == 2
         assert keys[0] == keys[1]  # the provider sees a replay, not a second charge

@@ -1,10 +1,17 @@
 """Account-level rules shared by the domains: the provider customer behind an account."""
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository
 from app.models import Account
 from app.payments.provider import PaymentProvider
+
+
+async def ensure_account(session: AsyncSession, account_id: str, now: datetime) -> None:
+    """Create the account on its first sight; safe when two first requests race."""
+    await repository.ensure(session, account_id, now)
 
 
 async def ensure_customer(

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from app.accounts.dependencies import CurrentAccount
 from app.billing_details import service
 from app.billing_details.schemas import (
     BillingDetails,
@@ -9,11 +10,11 @@ from app.billing_details.schemas import (
     BillingDetailsPatch,
     ProjectBillingDetails,
 )
-from app.core.auth import AUTH_ERRORS, CurrentAccount
-from app.core.clock import ClockDep
-from app.core.db import Session
+from app.core.auth import AUTH_ERRORS
+from app.core.db import SessionDep
 from app.core.openapi import error_responses
-from app.payments.dependencies import Provider
+from app.core.runtime import ClockDep
+from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS
 from app.projects.errors import ProjectNotFound
 
@@ -34,7 +35,7 @@ MANDATORY_NOTE = (
     description="Always 200: before they are set, every field is null and `is_complete` false.",
     responses=error_responses(*AUTH_ERRORS),
 )
-async def get_billing_details(session: Session, account_id: CurrentAccount) -> BillingDetails:
+async def get_billing_details(session: SessionDep, account_id: CurrentAccount) -> BillingDetails:
     return await service.get_account_details(session, account_id)
 
 
@@ -50,9 +51,9 @@ async def get_billing_details(session: Session, account_id: CurrentAccount) -> B
 )
 async def replace_billing_details(
     body: BillingDetailsInput,
-    session: Session,
+    session: SessionDep,
     account_id: CurrentAccount,
-    provider: Provider,
+    provider: ProviderDep,
     clock: ClockDep,
 ) -> BillingDetails:
     return await service.replace_account_details(session, provider, account_id, body, clock.now())
@@ -71,9 +72,9 @@ async def replace_billing_details(
 )
 async def update_billing_details(
     body: BillingDetailsPatch,
-    session: Session,
+    session: SessionDep,
     account_id: CurrentAccount,
-    provider: Provider,
+    provider: ProviderDep,
     clock: ClockDep,
 ) -> BillingDetails:
     return await service.update_account_details(session, provider, account_id, body, clock.now())
@@ -90,7 +91,7 @@ async def update_billing_details(
     responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
 )
 async def get_project_billing_details(
-    project_id: str, session: Session, account_id: CurrentAccount
+    project_id: str, session: SessionDep, account_id: CurrentAccount
 ) -> ProjectBillingDetails:
     return await service.get_project_details(session, account_id, project_id)
 
@@ -108,7 +109,7 @@ async def get_project_billing_details(
 async def replace_project_billing_details(
     project_id: str,
     body: BillingDetailsInput,
-    session: Session,
+    session: SessionDep,
     account_id: CurrentAccount,
     clock: ClockDep,
 ) -> ProjectBillingDetails:
@@ -123,6 +124,6 @@ async def replace_project_billing_details(
     responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
 )
 async def delete_project_billing_details(
-    project_id: str, session: Session, account_id: CurrentAccount
+    project_id: str, session: SessionDep, account_id: CurrentAccount
 ) -> ProjectBillingDetails:
     return await service.delete_project_details(session, account_id, project_id)

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
+from app.accounts.dependencies import CurrentAccount
 from app.cards import service
 from app.cards.errors import (
     CardAlreadyAdded,
@@ -11,12 +12,11 @@ from app.cards.errors import (
     PrimaryCardCannotBeDeleted,
 )
 from app.cards.schemas import Card, CardCreate, CardList
-from app.core.auth import AUTH_ERRORS, CurrentAccount
-from app.core.clock import ClockDep
-from app.core.db import Session
-from app.core.deps import SettingsDep
+from app.core.auth import AUTH_ERRORS
+from app.core.db import SessionDep
 from app.core.openapi import error_responses
-from app.payments.dependencies import Provider
+from app.core.runtime import ClockDep, SettingsDep
+from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined, PaymentMethodNotFound
 
 router = APIRouter(prefix="/v1/cards", tags=["cards"])
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/cards", tags=["cards"])
     description="Primary card first, then newest first. An account has at most 10 cards.",
     responses=error_responses(*AUTH_ERRORS),
 )
-async def list_cards(session: Session, account_id: CurrentAccount, clock: ClockDep) -> CardList:
+async def list_cards(session: SessionDep, account_id: CurrentAccount, clock: ClockDep) -> CardList:
     cards = await service.list_cards(session, account_id)
     now = clock.now()
     return CardList(
@@ -58,9 +58,9 @@ async def list_cards(session: Session, account_id: CurrentAccount, clock: ClockD
 )
 async def create_card(
     body: CardCreate,
-    session: Session,
+    session: SessionDep,
     account_id: CurrentAccount,
-    provider: Provider,
+    provider: ProviderDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Card:
@@ -83,9 +83,9 @@ async def create_card(
 )
 async def set_primary_card(
     card_id: str,
-    session: Session,
+    session: SessionDep,
     account_id: CurrentAccount,
-    provider: Provider,
+    provider: ProviderDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Card:
@@ -107,7 +107,7 @@ async def set_primary_card(
     responses=error_responses(*AUTH_ERRORS, CardNotFound, PrimaryCardCannotBeDeleted),
 )
 async def delete_card(
-    card_id: str, session: Session, account_id: CurrentAccount, provider: Provider
+    card_id: str, session: SessionDep, account_id: CurrentAccount, provider: ProviderDep
 ) -> Response:
     await service.delete_card(session, provider, account_id, card_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

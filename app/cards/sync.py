@@ -10,7 +10,7 @@ mistaken for a leftover.
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import repository as accounts
 from app.cards import repository
@@ -18,8 +18,7 @@ from app.cards.service import remove_gone_cards
 from app.core.observability import log_event
 from app.models import Card
 from app.payments.errors import PROVIDER_ERRORS
-from app.payments.provider import PaymentProvider
-from app.runtime import Runtime
+from app.payments.provider import PaymentProvider, ProviderFactory
 
 logger = logging.getLogger("billing.sync")
 
@@ -97,15 +96,19 @@ class SyncReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-async def sync_accounts(runtime: Runtime, only: str | None = None) -> SyncReport:
+async def sync_accounts(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    providers: ProviderFactory,
+    only: str | None = None,
+) -> SyncReport:
     """Repair every account with a provider customer (or just `only`), one at a time."""
     report = SyncReport()
-    async with runtime.sessionmaker() as session:
+    async with sessionmaker() as session:
         account_ids = await accounts.with_provider_customer(session, only)
     for account_id in account_ids:
         try:
-            async with runtime.sessionmaker() as session, session.begin():
-                result = await sync_account(session, runtime.provider(session), account_id)
+            async with sessionmaker() as session, session.begin():
+                result = await sync_account(session, providers(session), account_id)
         except PROVIDER_ERRORS as exc:
             logger.warning("card sync failed", extra={"account_id": account_id, "error": str(exc)})
             report.failed[account_id] = exc.detail

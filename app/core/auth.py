@@ -1,4 +1,4 @@
-"""Bearer JWT authentication (HS256) and the account/admin dependencies."""
+"""Bearer JWT authentication (HS256): who is calling, and the admin scope."""
 
 import re
 from dataclasses import dataclass
@@ -6,16 +6,12 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.accounts import repository as accounts
-from app.accounts.known import KnownAccounts
-from app.core.clock import ClockDep
 from app.core.config import Settings
-from app.core.db import Session, after_commit
 from app.core.errors import Forbidden, Unauthenticated
-from app.core.request_context import set_account_id
+from app.core.runtime import SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN
 
 ADMIN_SCOPE = "billing:admin"
@@ -71,33 +67,12 @@ def decode_token(token: str, key: str) -> Principal:
 
 
 async def get_principal(
-    request: Request,
+    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise Unauthenticated("Send Authorization: Bearer <token>.")
-    settings: Settings = request.app.state.runtime.settings
     return decode_token(credentials.credentials, settings.jwt_key)
-
-
-async def get_current_account(
-    request: Request,
-    principal: Annotated[Principal, Depends(get_principal)],
-    session: Session,
-    clock: ClockDep,
-) -> str:
-    """The caller's account id; the account is created on its first authenticated request."""
-    account_id = principal.subject
-    known: KnownAccounts = request.app.state.runtime.known_accounts
-    if account_id not in known:
-        await accounts.ensure(session, account_id, clock.now())
-
-        async def remember() -> None:
-            known.add(account_id)
-
-        after_commit(session, remember)
-    set_account_id(account_id)
-    return account_id
 
 
 async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
@@ -106,5 +81,4 @@ async def require_admin(principal: Annotated[Principal, Depends(get_principal)])
     return principal
 
 
-CurrentAccount = Annotated[str, Depends(get_current_account)]
 AdminScope = Annotated[Principal, Depends(require_admin)]

@@ -1,9 +1,7 @@
 """The service's notion of "now", injectable so tests move time instead of sleeping."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Protocol
-
-from fastapi import Depends, Request
+from typing import Protocol
 
 
 class Clock(Protocol):
@@ -15,11 +13,3 @@ class SystemClock:
         # Whole seconds, as the API shows them (Stripe's timestamps are seconds too): what
         # a client reads is exactly what is stored and compared.
         return datetime.now(UTC).replace(microsecond=0)
-
-
-async def get_clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.runtime.clock
-    return clock
-
-
-ClockDep = Annotated[Clock, Depends(get_clock)]

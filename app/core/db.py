@@ -23,6 +23,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from app.core.config import Settings
+from app.core.runtime import RuntimeDep
 
 logger = logging.getLogger("billing.db")
 
@@ -153,13 +154,12 @@ async def commit(session: AsyncSession) -> None:
     await run_after_commit(session)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """The request's only transaction: committed when the route succeeds, else rolled back.
 
     What `after_commit` registered runs once the commit is done. A service that must keep a
     fact even though it answers with an error (a declined charge) calls `commit` itself first.
     """
-    runtime = request.app.state.runtime
     async with runtime.sessionmaker() as session:
         if request.method in _READ_METHODS and not runtime.settings.is_sqlite:
             # A read needs no transaction: each statement sees committed data, and the
@@ -178,4 +178,4 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function" commits before the response is sent, so a failed commit is never
 # reported to the client as a success.
-Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

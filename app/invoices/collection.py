@@ -8,13 +8,18 @@ idempotency key on the next run) and locks are held for one charge only.
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.clock import Clock
 from app.core.errors import BillingError
 from app.invoices import repository
 from app.invoices.service import ChargeKind, charge
 from app.models import PaymentOutcome
-from app.runtime import Runtime
+from app.payments.provider import ProviderFactory
 
 logger = logging.getLogger("billing.collection")
 
@@ -27,24 +32,34 @@ class CollectionReport:
     skipped: list[str] = field(default_factory=list)
 
 
-async def collect_due(runtime: Runtime, stop: asyncio.Event | None = None) -> CollectionReport:
+@dataclass(frozen=True)
+class Collector:
+    """What the worker needs: its own sessions, the provider, the clock and the schedule."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    providers: ProviderFactory
+    clock: Clock
+    retry_schedule: Sequence[timedelta]
+
+
+async def collect_due(collector: Collector, stop: asyncio.Event | None = None) -> CollectionReport:
     """Charge due invoices until none is left (or `stop` is set between two invoices)."""
     report = CollectionReport()
     while stop is None or not stop.is_set():
-        now = runtime.clock.now()
+        now = collector.clock.now()
         invoice_id: str | None = None
         try:
-            async with runtime.sessionmaker() as session, session.begin():
+            async with collector.sessionmaker() as session, session.begin():
                 invoice = await repository.claim_due(session, now, exclude=report.skipped)
                 if invoice is None:
                     break
                 invoice_id = invoice.id
                 attempt = await charge(
                     session,
-                    runtime.provider(session),
+                    collector.providers(session),
                     invoice,
                     now,
-                    runtime.settings.retry_schedule,
+                    collector.retry_schedule,
                     ChargeKind.RETRY,
                 )
         except BillingError as exc:
@@ -64,10 +79,10 @@ async def collect_due(runtime: Runtime, stop: asyncio.Event | None = None) -> Co
     return report
 
 
-async def collect_forever(runtime: Runtime, interval: float, stop: asyncio.Event) -> None:
+async def collect_forever(collector: Collector, interval: float, stop: asyncio.Event) -> None:
     """Run `collect_due` every `interval` seconds until `stop` is set."""
     while not stop.is_set():
-        report = await collect_due(runtime, stop)
+        report = await collect_due(collector, stop)
         logger.info(
             "collection pass",
             extra={"charged": report.charged, "paid": report.paid, "failed": report.failed},

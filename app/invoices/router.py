@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
+from app.accounts.dependencies import CurrentAccount
 from app.billing_details.errors import BillingDetailsIncomplete
-from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope, CurrentAccount
-from app.core.clock import ClockDep
-from app.core.db import Session
-from app.core.deps import SettingsDep
+from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope
+from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit, paginate
+from app.core.runtime import ClockDep, SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN
 from app.invoices import service
 from app.invoices.errors import (
@@ -29,7 +29,7 @@ from app.invoices.repository import InvoiceFilters
 from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList
 from app.models import Invoice as InvoiceModel
 from app.models import InvoiceStatus
-from app.payments.dependencies import Provider
+from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined
 from app.projects.errors import ProjectNotFound
 
@@ -73,7 +73,7 @@ def _page(invoices: list[InvoiceModel], limit: int) -> InvoiceList:
     responses=error_responses(*AUTH_ERRORS),
 )
 async def list_invoices(
-    session: Session,
+    session: SessionDep,
     account_id: CurrentAccount,
     filters: Filters,
     limit: Limit = 20,
@@ -102,7 +102,7 @@ async def list_invoices(
 )
 async def list_project_invoices(
     project_id: str,
-    session: Session,
+    session: SessionDep,
     account_id: CurrentAccount,
     filters: Filters,
     limit: Limit = 20,
@@ -120,7 +120,7 @@ async def list_project_invoices(
     summary="Get an invoice with its lines and payment attempts",
     responses=error_responses(*AUTH_ERRORS, InvoiceNotFound),
 )
-async def get_invoice(invoice_id: str, session: Session, account_id: CurrentAccount) -> Invoice:
+async def get_invoice(invoice_id: str, session: SessionDep, account_id: CurrentAccount) -> Invoice:
     return Invoice.build(await service.get_invoice(session, account_id, invoice_id))
 
 
@@ -135,7 +135,7 @@ async def get_invoice(invoice_id: str, session: Session, account_id: CurrentAcco
     },
 )
 async def get_invoice_pdf(
-    invoice_id: str, session: Session, account_id: CurrentAccount, settings: SettingsDep
+    invoice_id: str, session: SessionDep, account_id: CurrentAccount, settings: SettingsDep
 ) -> Response:
     invoice = await service.get_finalized_with_lines(session, account_id, invoice_id)
     seller = Seller(
@@ -169,9 +169,9 @@ async def get_invoice_pdf(
 )
 async def pay_invoice(
     invoice_id: str,
-    session: Session,
+    session: SessionDep,
     account_id: CurrentAccount,
-    provider: Provider,
+    provider: ProviderDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Invoice:
@@ -190,7 +190,7 @@ async def pay_invoice(
     responses=error_responses(*ADMIN_ERRORS, ProjectNotFound),
 )
 async def create_invoice(
-    body: InvoiceCreate, session: Session, _admin: AdminScope, clock: ClockDep
+    body: InvoiceCreate, session: SessionDep, _admin: AdminScope, clock: ClockDep
 ) -> Invoice:
     return Invoice.build(await service.create_invoice(session, body, clock.now()))
 
@@ -209,9 +209,9 @@ async def create_invoice(
 )
 async def finalize_invoice(
     invoice_id: str,
-    session: Session,
+    session: SessionDep,
     _admin: AdminScope,
-    provider: Provider,
+    provider: ProviderDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Invoice:
@@ -231,7 +231,7 @@ async def finalize_invoice(
     responses=error_responses(*ADMIN_ERRORS, InvoiceNotFound, InvoiceNotVoidable),
 )
 async def void_invoice(
-    invoice_id: str, session: Session, _admin: AdminScope, clock: ClockDep
+    invoice_id: str, session: SessionDep, _admin: AdminScope, clock: ClockDep
 ) -> Invoice:
     return Invoice.build(await service.void_invoice(session, invoice_id, clock.now()))
 
@@ -244,6 +244,6 @@ async def void_invoice(
     responses=error_responses(*ADMIN_ERRORS, InvoiceNotFound, InvoiceNotOpen),
 )
 async def mark_invoice_uncollectible(
-    invoice_id: str, session: Session, _admin: AdminScope
+    invoice_id: str, session: SessionDep, _admin: AdminScope
 ) -> Invoice:
     return Invoice.build(await service.mark_uncollectible(session, invoice_id))

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -11,6 +11,7 @@ from sqlalchemy import text
 from app.core.errors import ServiceUnavailable
 from app.core.metrics import exposition
 from app.core.openapi import error_responses
+from app.core.runtime import RuntimeDep
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger("billing.ops")
@@ -33,8 +34,8 @@ async def healthz() -> Health:
     summary="Readiness: the database answers",
     responses=error_responses(ServiceUnavailable),
 )
-async def readyz(request: Request) -> Health:
-    engine = request.app.state.runtime.engine
+async def readyz(runtime: RuntimeDep) -> Health:
+    engine = runtime.engine
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
             await connection.execute(text("SELECT 1"))

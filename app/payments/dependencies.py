@@ -1,14 +1,14 @@
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from app.core.db import Session
+from app.core.db import SessionDep
+from app.core.runtime import RuntimeDep
 from app.payments.provider import PaymentProvider
 
 
-async def get_provider(request: Request, session: Session) -> PaymentProvider:
-    provider: PaymentProvider = request.app.state.runtime.provider(session)
-    return provider
+async def get_provider(runtime: RuntimeDep, session: SessionDep) -> PaymentProvider:
+    return runtime.providers(session)
 
 
-Provider = Annotated[PaymentProvider, Depends(get_provider)]
+ProviderDep = Annotated[PaymentProvider, Depends(get_provider)]

@@ -7,9 +7,11 @@ implementations are interchangeable. Providers raise the errors of `app.payments
 (502) and `PaymentProviderUnavailable` (503).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,6 @@ class ChargeResult:
 
 
 class PaymentProvider(Protocol):
-    name: str
-
     async def create_customer(self, account_id: str) -> str:
         """Create the provider's customer for an account; return its id."""
         ...
@@ -90,3 +90,8 @@ class PaymentProvider(Protocol):
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Charge a card off-session. A decline is a result, not an exception."""
         ...
+
+
+# The provider for a session: the sandbox keeps its records in the session's transaction;
+# Stripe's client is one per process and ignores it.
+ProviderFactory = Callable[[AsyncSession], PaymentProvider]

@@ -29,8 +29,6 @@ def _info(method: SandboxPaymentMethod) -> PaymentMethodInfo:
 
 
 class SandboxProvider:
-    name = "sandbox"
-
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self._session = session
         self._settings = settings

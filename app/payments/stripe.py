@@ -112,8 +112,6 @@ def _customer_id(method: stripe.PaymentMethod) -> str | None:
 
 
 class StripeProvider:
-    name = "stripe"
-
     def __init__(self, settings: Settings) -> None:
         if settings.stripe_api_key is None:
             raise ValueError("BILLING_STRIPE_API_KEY is required for the stripe provider")

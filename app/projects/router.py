@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter, Response, status
 
-from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope, CurrentAccount
-from app.core.clock import ClockDep
-from app.core.db import Session
+from app.accounts.dependencies import CurrentAccount
+from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope
+from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit
+from app.core.runtime import ClockDep
 from app.projects import service
 from app.projects.errors import ProjectNotFound
 from app.projects.schemas import (
@@ -29,7 +30,7 @@ admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
     responses=error_responses(*AUTH_ERRORS),
 )
 async def list_projects(
-    session: Session, account_id: CurrentAccount, limit: Limit = 20, cursor: CursorParam = None
+    session: SessionDep, account_id: CurrentAccount, limit: Limit = 20, cursor: CursorParam = None
 ) -> ProjectList:
     projects, has_more, next_cursor = await service.list_projects(
         session, account_id, limit, cursor
@@ -47,7 +48,7 @@ async def list_projects(
     summary="Get a project",
     responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
 )
-async def get_project(project_id: str, session: Session, account_id: CurrentAccount) -> Project:
+async def get_project(project_id: str, session: SessionDep, account_id: CurrentAccount) -> Project:
     return Project.model_validate(await service.get_project(session, account_id, project_id))
 
 
@@ -69,7 +70,7 @@ async def register_project(
     project_id: ProjectIdPath,
     body: ProjectUpsert,
     response: Response,
-    session: Session,
+    session: SessionDep,
     clock: ClockDep,
     _admin: AdminScope,
 ) -> Project:

@@ -1,11 +1,12 @@
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
-from app.core.auth import AUTH_ERRORS, CurrentAccount
-from app.core.clock import ClockDep
-from app.core.config import ProviderName, Settings
-from app.core.db import Session
+from app.accounts.dependencies import CurrentAccount
+from app.core.auth import AUTH_ERRORS
+from app.core.config import ProviderName
+from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.openapi import error_responses
+from app.core.runtime import ClockDep, SettingsDep
 from app.sandbox import service
 from app.sandbox.schemas import SandboxPaymentMethod, SandboxPaymentMethodCreate
 
@@ -25,12 +26,11 @@ router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
 )
 async def create_payment_method(
     body: SandboxPaymentMethodCreate,
-    request: Request,
-    session: Session,
+    session: SessionDep,
+    settings: SettingsDep,
     clock: ClockDep,
     _account: CurrentAccount,
 ) -> SandboxPaymentMethod:
-    settings: Settings = request.app.state.runtime.settings
     if settings.payment_provider is not ProviderName.SANDBOX:
         raise NotFound("The sandbox is off: this service runs on Stripe.")
     method = await service.create_payment_method(

@@ -4,12 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from app.core.clock import ClockDep
 from app.core.config import ProviderName
-from app.core.db import Session
-from app.core.deps import SettingsDep
+from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.openapi import error_responses
+from app.core.runtime import ClockDep, SettingsDep
 from app.payments.errors import InvalidSignature
 from app.webhooks import service
 from app.webhooks.schemas import WebhookReceipt
@@ -39,7 +38,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 )
 async def receive_stripe_webhook(
     request: Request,
-    session: Session,
+    session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
     stripe_signature: Annotated[

@@ -1,0 +1,56 @@
+"""What a process needs to serve or work, and the one typed dependency that hands it out.
+
+Built once per process by `app.runtime.build_runtime` (the API's `create_app` and the CLI's
+workers wire the same way); routes reach it only through `RuntimeDep` and the narrower
+dependencies made from it here and beside the session and the provider.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.core.clock import Clock
+from app.core.config import Settings
+from app.core.known_ids import KnownIds
+from app.payments.provider import ProviderFactory
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    providers: ProviderFactory
+    # Released by `close`: e.g. the Stripe client's HTTP connection pool.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    known_accounts: KnownIds = field(default_factory=KnownIds)
+
+    async def close(self) -> None:
+        for close in self.closers:
+            await close()
+        await self.engine.dispose()
+
+
+async def get_runtime(request: Request) -> Runtime:
+    runtime = request.app.state.runtime
+    assert isinstance(runtime, Runtime), "the app is built by create_app"
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_settings_dep(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+async def get_clock(runtime: RuntimeDep) -> Clock:
+    return runtime.clock
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
