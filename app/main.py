@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
@@ -12,7 +12,7 @@ from app.billing_details.router import project_router as project_billing_details
 from app.billing_details.router import router as billing_details_router
 from app.cards.router import router as cards_router
 from app.core.clock import Clock
-from app.core.config import Settings, get_settings
+from app.core.config import ProviderName, Settings, get_settings
 from app.core.errors import PROBLEM_JSON, install_error_handlers
 from app.core.metrics import RequestMetricsMiddleware
 from app.core.middleware import RequestIdMiddleware
@@ -57,6 +57,13 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def provider_routers(provider: ProviderName) -> tuple[APIRouter, ...]:
+    """The routes only one provider has: elsewhere they are not mounted, so they answer 404."""
+    if provider is ProviderName.STRIPE:
+        return (webhooks_router,)
+    return (sandbox_router,)
+
+
 def create_app(
     settings: Settings | None = None,
     clock: Clock | None = None,
@@ -87,9 +94,8 @@ def create_app(
         invoices_router,
         admin_projects_router,
         admin_invoices_router,
-        sandbox_router,
-        webhooks_router,
         ops_router,
+        *provider_routers(runtime.settings.payment_provider),
     ):
         app.include_router(router)
     if runtime.settings.cors_origins:

@@ -10,7 +10,7 @@ from app.core.config import ProviderName, Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.runtime import Runtime
 from app.payments.provider import ProviderFactory
-from app.payments.sandbox import SandboxProvider
+from app.sandbox.provider import SandboxProvider
 
 
 def build_runtime(
@@ -29,7 +29,7 @@ def build_runtime(
         providers=provider_factory or partial(SandboxProvider, settings=settings, clock=clock),
     )
     if provider_factory is None and settings.payment_provider is ProviderName.STRIPE:
-        from app.payments.stripe import StripeProvider
+        from app.payments.stripe.provider import StripeProvider
 
         # Stripe's client is stateless and shared by every session.
         stripe_provider = StripeProvider(settings)

@@ -9,7 +9,7 @@ import pytest
 
 from app.payments.errors import PaymentProviderUnavailable
 from app.payments.provider import CustomerDetails
-from app.payments.sandbox import SandboxProvider
+from app.sandbox.provider import SandboxProvider
 from tests.factories import VALID_BILLING_DETAILS, create_project, set_billing_details
 
 ACCOUNT = "acct_details"

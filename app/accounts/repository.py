@@ -1,4 +1,5 @@
-"""SQL for accounts: creation on first sight, the per-account lock, invoice numbering."""
+"""SQL for accounts: creation on first sight, the per-account lock, invoice numbering, the
+primary card an account pays with."""
 
 import secrets
 from datetime import datetime
@@ -7,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import upsert_insert
-from app.models import Account
+from app.models import Account, Card
 
 
 def _new_invoice_prefix() -> str:
@@ -68,3 +69,11 @@ async def with_provider_customer(session: AsyncSession, only: str | None = None)
         query = query.where(Account.id == only)
     result = await session.execute(query.order_by(Account.id))
     return list(result.scalars())
+
+
+async def primary_card(session: AsyncSession, account_id: str) -> Card | None:
+    """The card the account pays with. Here, below cards and invoices, so both can ask."""
+    result = await session.execute(
+        select(Card).where(Card.account_id == account_id, Card.is_primary.is_(True))
+    )
+    return result.scalar_one_or_none()

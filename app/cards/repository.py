@@ -29,13 +29,6 @@ async def get_by_provider_id(session: AsyncSession, provider_payment_method_id: 
     return result.scalar_one_or_none()
 
 
-async def get_primary(session: AsyncSession, account_id: str) -> Card | None:
-    result = await session.execute(
-        select(Card).where(Card.account_id == account_id, Card.is_primary.is_(True))
-    )
-    return result.scalar_one_or_none()
-
-
 async def newest(session: AsyncSession, account_id: str) -> Card | None:
     result = await session.execute(
         select(Card)

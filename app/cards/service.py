@@ -25,7 +25,7 @@ from app.cards.schemas import is_expired
 from app.core.db import after_commit
 from app.core.ids import new_id
 from app.core.observability import log_event
-from app.invoices.service import retry_due_invoices_for_account
+from app.invoices.service import pay_due_with_new_primary
 from app.models import Card
 from app.payments.provider import PaymentProvider
 
@@ -82,7 +82,7 @@ async def add_card(
     await repository.add(session, card)
     if card.is_primary:
         await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
-        await retry_due_invoices_for_account(session, provider, account_id, now, retry_schedule)
+        await pay_due_with_new_primary(session, provider, account_id, now, retry_schedule)
     log_event("card.added", card_id=card.id, brand=card.brand, is_primary=card.is_primary)
     return card
 
@@ -109,7 +109,7 @@ async def set_primary(
     customer_id = await ensure_customer(session, provider, account)
     await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
     log_event("card.primary_switched", card_id=card.id)
-    await retry_due_invoices_for_account(session, provider, account_id, now, retry_schedule)
+    await pay_due_with_new_primary(session, provider, account_id, now, retry_schedule)
     return card
 
 
@@ -166,7 +166,7 @@ async def remove_gone_cards(
     for card in gone:
         await repository.remove(session, card)
         log_event("card.removed", card_id=card.id, reason="gone_at_provider")
-    if await repository.get_primary(session, account_id) is not None:
+    if await accounts.primary_card(session, account_id) is not None:
         return None
     successor = await repository.newest(session, account_id)
     if successor is not None:

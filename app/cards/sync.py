@@ -73,7 +73,7 @@ async def sync_account(
     for payment_method_id in at_provider:
         await provider.detach_payment_method(payment_method_id)
         result.detached.append(payment_method_id)
-    primary = await repository.get_primary(session, account_id)
+    primary = await accounts.primary_card(session, account_id)
     if primary is not None:
         # The provider drops its default when that payment method is detached, and a
         # webhook's promotion never calls out: set it every time, one idempotent call.

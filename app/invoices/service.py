@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import repository as accounts
 from app.accounts.service import ensure_customer
 from app.billing_details.service import snapshot_for_project
-from app.cards import repository as cards
 from app.core.db import commit
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.ids import new_id
@@ -291,7 +290,7 @@ async def pay_invoice(
             f"Invoice {invoice_id} is {invoice.status.value}; only payment_due or not_paid "
             "invoices can be paid."
         )
-    if await cards.get_primary(session, account_id) is None:
+    if await accounts.primary_card(session, account_id) is None:
         raise NoPaymentMethod("Add a card first: the invoice is charged to the primary card.")
     attempt = await charge(session, provider, invoice, now, schedule, ChargeKind.MANUAL)
     if attempt.outcome is not PaymentOutcome.SUCCEEDED:
@@ -327,7 +326,7 @@ async def charge(
     The caller holds the account's and the invoice's row locks. A decline is recorded, not
     raised.
     """
-    card = await cards.get_primary(session, invoice.account_id)
+    card = await accounts.primary_card(session, invoice.account_id)
     attempt_number = invoice.attempt_count + 1
     attempt = PaymentAttempt(
         invoice_id=invoice.id,
@@ -429,14 +428,15 @@ async def apply_payment_event(
     await session.flush()
 
 
-async def retry_due_invoices_for_account(
+async def pay_due_with_new_primary(
     session: AsyncSession,
     provider: PaymentProvider,
     account_id: str,
     now: datetime,
     schedule: Sequence[timedelta],
 ) -> None:
-    """Charge the account's `payment_due` invoices now: its primary card just changed.
+    """The rule "a new primary card pays what is due": charge the account's `payment_due`
+    invoices now. Cards call it whenever an account's primary card changes.
 
     The caller holds the account's lock. Each charge runs in a savepoint: a provider that
     cannot answer undoes only that attempt, never the card change that triggered it, and

@@ -7,24 +7,13 @@ Stripe does not know is 404 `payment_method_not_found`, timeouts and connection 
 `payment_provider_error`. A declined charge is a result, not an error.
 """
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import stripe
+from stdnum.eu import vat
 
-from app.billing_details.service import EU_VAT_COUNTRIES
 from app.core.config import Settings
-from app.payments.errors import (
-    CardDeclined,
-    PaymentMethodNotFound,
-    PaymentProviderError,
-    PaymentProviderUnavailable,
-    decline_code,
-)
+from app.payments.errors import PaymentMethodNotFound
 from app.payments.provider import ChargeRequest, ChargeResult, CustomerDetails, PaymentMethodInfo
-
-logger = logging.getLogger("billing.stripe")
+from app.payments.stripe.errors import card_error_decline, decline_of, is_missing, log, translated
 
 # Pinned so that a Stripe account's dashboard setting can never change the shapes we parse;
 # it is the version the installed SDK's types describe.
@@ -32,61 +21,6 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 # Stripe's recommended value. The SDK retries only connection errors, 409s and 5xx, and sends
 # an idempotency key with every POST, so a retry never repeats an effect.
 MAX_NETWORK_RETRIES = 2
-
-
-def _log(operation: str, exc: stripe.StripeError) -> None:
-    # Stripe's message is left out: it can quote what the customer typed.
-    level = logging.INFO if isinstance(exc, stripe.CardError) else logging.WARNING
-    logger.log(
-        level,
-        "stripe %s failed: %s (status %s, code %s, request %s)",
-        operation,
-        type(exc).__name__,
-        exc.http_status,
-        exc.code,
-        exc.request_id,
-    )
-
-
-def _is_missing(exc: stripe.StripeError) -> bool:
-    # localstripe answers an unknown id with a bare 404, without Stripe's `resource_missing`.
-    return isinstance(exc, stripe.InvalidRequestError) and (
-        exc.code == "resource_missing" or exc.http_status == 404
-    )
-
-
-def _decline_code(exc: stripe.CardError) -> str:
-    """The contract's code for a card error: Stripe's decline code, else its error code.
-
-    Codes the contract does not list become `card_declined`, as Stripe advises for what a
-    customer is shown (a `stolen_card` decline must not be revealed as such).
-    """
-    raw = exc.error.decline_code if exc.error is not None else None
-    return decline_code(raw or exc.code)
-
-
-def _unavailable(exc: stripe.StripeError) -> bool:
-    return isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError)
-
-
-@contextmanager
-def _translated(
-    operation: str, *, payment_method: str | None = None, declines: bool = False
-) -> Iterator[None]:
-    """Turn Stripe's exceptions into the contract's errors for the calls made inside."""
-    try:
-        yield
-    except stripe.StripeError as exc:
-        _log(operation, exc)
-        if declines and isinstance(exc, stripe.CardError):
-            raise CardDeclined(_decline_code(exc)) from exc
-        if payment_method is not None and _is_missing(exc):
-            raise PaymentMethodNotFound(f"No payment method {payment_method}.") from exc
-        if _unavailable(exc):
-            raise PaymentProviderUnavailable(
-                "Stripe cannot be reached right now; try again shortly."
-            ) from exc
-        raise PaymentProviderError(f"Stripe refused to {operation}.") from exc
 
 
 def _info(method: stripe.PaymentMethod) -> PaymentMethodInfo:
@@ -129,7 +63,7 @@ class StripeProvider:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
     async def create_customer(self, account_id: str) -> str:
-        with _translated("create a customer"):
+        with translated("create a customer"):
             customer = await self._client.v1.customers.create_async(
                 {"metadata": {"account_id": account_id}},
                 # If our transaction rolls back after Stripe made the customer, the next
@@ -140,7 +74,7 @@ class StripeProvider:
         return customer.id
 
     async def update_customer(self, customer_id: str, details: CustomerDetails) -> None:
-        with _translated("update the customer"):
+        with translated("update the customer"):
             await self._client.v1.customers.update_async(
                 customer_id,
                 {
@@ -159,7 +93,7 @@ class StripeProvider:
             )
             # Stripe's `eu_vat` tax id type only takes EU VAT numbers; elsewhere the VAT id
             # is free text that Stripe would refuse, so it stays ours alone.
-            eu_vat = details.vat_id if details.country in EU_VAT_COUNTRIES else None
+            eu_vat = details.vat_id if details.country.lower() in vat.MEMBER_STATES else None
             await self._replace_tax_ids(customer_id, eu_vat)
 
     async def _replace_tax_ids(self, customer_id: str, eu_vat: str | None) -> None:
@@ -176,7 +110,7 @@ class StripeProvider:
                 await taxes.delete_async(customer_id, tax_id.id)
 
     async def retrieve_payment_method(self, payment_method_id: str) -> PaymentMethodInfo:
-        with _translated("read the payment method", payment_method=payment_method_id):
+        with translated("read the payment method", payment_method=payment_method_id):
             method = await self._client.v1.payment_methods.retrieve_async(payment_method_id)
         if _customer_id(method) is not None:
             # Already some customer's card: Stripe would refuse to attach it to another, and
@@ -187,7 +121,7 @@ class StripeProvider:
     async def attach_payment_method(
         self, customer_id: str, payment_method_id: str
     ) -> PaymentMethodInfo:
-        with _translated(
+        with translated(
             "attach the payment method", payment_method=payment_method_id, declines=True
         ):
             method = await self._client.v1.payment_methods.attach_async(
@@ -196,7 +130,7 @@ class StripeProvider:
         return _info(method)
 
     async def detach_payment_method(self, payment_method_id: str) -> None:
-        with _translated("detach the payment method"):
+        with translated("detach the payment method"):
             try:
                 await self._client.v1.payment_methods.detach_async(payment_method_id)
             except stripe.InvalidRequestError:
@@ -209,20 +143,20 @@ class StripeProvider:
         try:
             method = await self._client.v1.payment_methods.retrieve_async(payment_method_id)
         except stripe.InvalidRequestError as exc:
-            if _is_missing(exc):
+            if is_missing(exc):
                 return True
             raise
         return _customer_id(method) is None
 
     async def set_default_payment_method(self, customer_id: str, payment_method_id: str) -> None:
-        with _translated("set the default payment method"):
+        with translated("set the default payment method"):
             await self._client.v1.customers.update_async(
                 customer_id, {"invoice_settings": {"default_payment_method": payment_method_id}}
             )
 
     async def list_payment_methods(self, customer_id: str) -> list[PaymentMethodInfo]:
         methods: list[PaymentMethodInfo] = []
-        with _translated("list the customer's payment methods"):
+        with translated("list the customer's payment methods"):
             page = await self._client.v1.payment_methods.list_async(
                 {"customer": customer_id, "type": "card", "limit": 100}
             )
@@ -231,7 +165,7 @@ class StripeProvider:
         return methods
 
     async def charge(self, request: ChargeRequest) -> ChargeResult:
-        with _translated("charge the card"):
+        with translated("charge the card"):
             try:
                 intent = await self._client.v1.payment_intents.create_async(
                     {
@@ -246,19 +180,19 @@ class StripeProvider:
                     {"idempotency_key": request.idempotency_key},
                 )
             except stripe.CardError as exc:
-                _log("charge the card", exc)
+                log("charge the card", exc)
                 failed = exc.error.payment_intent if exc.error is not None else None
                 return ChargeResult(
                     succeeded=False,
                     provider_payment_id=failed.id if failed is not None else None,
-                    decline_code=_decline_code(exc),
+                    decline_code=card_error_decline(exc),
                 )
         if intent.status == "succeeded":
             return ChargeResult(succeeded=True, provider_payment_id=intent.id)
         # Off-session there is nobody to authenticate a payment that asks for it; anything
         # short of `succeeded` is not paid now, and its webhook reports how it ends.
-        error = intent.last_payment_error
-        raw = (error.decline_code or error.code) if error is not None else None
         return ChargeResult(
-            succeeded=False, provider_payment_id=intent.id, decline_code=decline_code(raw)
+            succeeded=False,
+            provider_payment_id=intent.id,
+            decline_code=decline_of(intent.last_payment_error),
         )
