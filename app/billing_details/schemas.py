@@ -1,6 +1,6 @@
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.schemas import InputSchema, Schema, UtcDatetime
 from app.models import BillingDetails as BillingDetailsModel
@@ -135,3 +135,43 @@ def _body(row: BillingDetailsModel | None, missing_fields: list[str]) -> dict[st
 def flat_of(row: BillingDetailsModel | None) -> FlatDetails:
     """The stored fields of a row; all None when nothing is set yet."""
     return {field: getattr(row, field) if row is not None else None for field in PUBLIC_NAMES}
+
+
+class SnapshotAddress(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line1: str = Field(examples=["12 Analytical Row"])
+    line2: str | None = Field(examples=[None])
+    city: str = Field(examples=["Berlin"])
+    postal_code: str = Field(examples=["10115"])
+    state: str | None = Field(examples=[None])
+    country: str = Field(examples=["DE"])
+
+
+class BillingSnapshot(BaseModel):
+    """The billing details an invoice is issued to, frozen into it at finalization.
+
+    Its own type, stored as it is and returned as it is: the invoice, its PDF and the API
+    read the same fields, and changing the billing-details responses never changes it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(examples=["Ada Lovelace"])
+    email: str = Field(examples=["ada@example.com"])
+    address: SnapshotAddress
+    vat_id: str | None = Field(examples=["DE136695976"])
+    source: Source = Field(description="Whether the project's override or the account's applied.")
+
+    @classmethod
+    def of(cls, values: FlatDetails, source: Source) -> "BillingSnapshot":
+        """The snapshot of complete details (every mandatory field set)."""
+        return cls.model_validate(
+            {
+                "name": values["name"],
+                "email": values["email"],
+                "address": {field: values[field] for field in ADDRESS_FIELDS},
+                "vat_id": values["vat_id"],
+                "source": source,
+            }
+        )

@@ -8,7 +8,6 @@ run one after another (and never race to insert the same row).
 
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 import pycountry
 from email_validator import EmailNotValidError, validate_email
@@ -25,6 +24,7 @@ from app.billing_details.schemas import (
     BillingDetails,
     BillingDetailsInput,
     BillingDetailsPatch,
+    BillingSnapshot,
     FlatDetails,
     ProjectBillingDetails,
     Source,
@@ -41,7 +41,6 @@ STATE_REQUIRED = frozenset({"US", "CA", "AU"})
 EU_VAT_COUNTRIES = frozenset(code.upper() for code in vat.MEMBER_STATES)
 # VAT numbers carry the country's EU prefix, which differs from ISO 3166 only for Greece.
 VAT_PREFIXES = {"GR": "EL"}
-SNAPSHOT_FIELDS = {"name", "email", "address", "vat_id", "source"}
 _FIELD_ORDER = list(PUBLIC_NAMES.values())
 
 
@@ -203,9 +202,12 @@ def _account_view(row: BillingDetailsModel | None) -> BillingDetails:
     return BillingDetails.build(row, missing_fields(flat_of(row)))
 
 
+def _source(row: BillingDetailsModel | None) -> Source:
+    return "project" if row is not None and row.project_id is not None else "account"
+
+
 def _effective_view(row: BillingDetailsModel | None) -> ProjectBillingDetails:
-    source: Source = "project" if row is not None and row.project_id is not None else "account"
-    return ProjectBillingDetails.build_effective(row, missing_fields(flat_of(row)), source)
+    return ProjectBillingDetails.build_effective(row, missing_fields(flat_of(row)), _source(row))
 
 
 async def get_account_details(session: AsyncSession, account_id: str) -> BillingDetails:
@@ -278,12 +280,14 @@ async def delete_project_details(
 
 async def snapshot_for_project(
     session: AsyncSession, account_id: str, project_id: str
-) -> dict[str, Any]:
+) -> BillingSnapshot:
     """The details an invoice of the project is issued to, frozen into it at finalization."""
-    effective = _effective_view(await repository.get_effective(session, account_id, project_id))
-    if effective.missing_fields:
+    row = await repository.get_effective(session, account_id, project_id)
+    values = flat_of(row)
+    missing = missing_fields(values)
+    if missing:
         raise BillingDetailsIncomplete(
             "The billing details that apply to project "
-            f"{project_id} are missing: {', '.join(effective.missing_fields)}."
+            f"{project_id} are missing: {', '.join(missing)}."
         )
-    return effective.model_dump(mode="json", include=SNAPSHOT_FIELDS)
+    return BillingSnapshot.of(values, _source(row))

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import pycountry
 from fpdf import FPDF
 
+from app.billing_details.schemas import BillingSnapshot
 from app.invoices.money import format_amount
 from app.invoices.schemas import STATUS_LABELS
 from app.models import Invoice, InvoiceStatus
@@ -173,17 +174,12 @@ def _country_name(code: str) -> str:
 
 
 def _bill_to_lines(invoice: Invoice) -> list[str]:
-    snapshot: Mapping[str, Any] = invoice.billing_snapshot or {}
-    address: Mapping[str, Any] = snapshot.get("address") or {}
-    city = str(address.get("city") or "")
-    postal_code = str(address.get("postal_code") or "")
-    state = str(address.get("state") or "")
-    country = str(address.get("country") or "")
-    lines = [
-        str(snapshot.get("name") or invoice.account_id),
-        str(address.get("line1") or ""),
-        str(address.get("line2") or ""),
-    ]
+    # Finalized invoices (the only ones with a PDF) always carry their snapshot.
+    snapshot = BillingSnapshot.model_validate(invoice.billing_snapshot)
+    address = snapshot.address
+    city, postal_code, country = address.city, address.postal_code, address.country
+    state = address.state or ""
+    lines = [snapshot.name, address.line1, address.line2 or ""]
     if country.upper() in _CITY_FIRST_COUNTRIES:
         region = " ".join(part for part in (state, postal_code) if part)
         lines.append(", ".join(part for part in (city, region) if part))
@@ -191,9 +187,9 @@ def _bill_to_lines(invoice: Invoice) -> list[str]:
         lines.append(" ".join(part for part in (postal_code, city) if part))
         lines.append(state)
     lines.append(_country_name(country) if country else "")
-    lines.append(str(snapshot.get("email") or ""))
-    if snapshot.get("vat_id"):
-        lines.append(f"VAT ID: {snapshot['vat_id']}")
+    lines.append(snapshot.email)
+    if snapshot.vat_id:
+        lines.append(f"VAT ID: {snapshot.vat_id}")
     return [line for line in lines if line]
 
 

@@ -1,8 +1,9 @@
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 import pycountry
 from pydantic import Field, computed_field, field_validator, model_validator
 
+from app.billing_details.schemas import BillingSnapshot
 from app.core.pagination import Page
 from app.core.schemas import InputDatetime, InputSchema, PlatformId, Schema, UtcDatetime
 from app.models import Invoice as InvoiceModel
@@ -107,7 +108,7 @@ class InvoiceSummary(Schema):
     attempt_count: int
     next_payment_attempt: UtcDatetime | None
     failure_reason: str | None = Field(examples=["insufficient_funds"])
-    billing_details: dict[str, Any] | None = Field(
+    billing_details: BillingSnapshot | None = Field(
         validation_alias="billing_snapshot",
         description="Billing details as they were at finalization; null for a draft.",
     )

@@ -232,7 +232,7 @@ async def finalize_invoice(
     snapshot = await snapshot_for_project(session, invoice.account_id, invoice.project_id)
     prefix, sequence = await accounts.take_invoice_number(session, invoice.account_id)
     invoice.number = f"{prefix}-{sequence:04d}"
-    invoice.billing_snapshot = snapshot
+    invoice.billing_snapshot = snapshot.model_dump(mode="json")
     invoice.finalized_at = now
     invoice.due_date = now
     await session.flush()
