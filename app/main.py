@@ -20,6 +20,8 @@ from app.invoices.router import admin_router as admin_invoices_router
 from app.invoices.router import router as invoices_router
 from app.ops.router import router as ops_router
 from app.payments.provider import ProviderFactory
+from app.portal.router import mount_portal
+from app.portal.router import router as portal_router
 from app.projects.router import admin_router as admin_projects_router
 from app.projects.router import router as projects_router
 from app.runtime import build_runtime
@@ -94,17 +96,24 @@ def create_app(
         invoices_router,
         admin_projects_router,
         admin_invoices_router,
+        portal_router,
         ops_router,
         *provider_routers(runtime.settings.payment_provider),
     ):
         app.include_router(router)
+    mount_portal(app)
     if runtime.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=runtime.settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Content-Disposition"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
+            expose_headers=[
+                "X-Request-ID",
+                "Content-Disposition",
+                "Idempotent-Replayed",
+                "Retry-After",
+            ],
             max_age=600,
         )
     # The last one added runs first: the request id is set before the request is timed and logged.

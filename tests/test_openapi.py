@@ -10,7 +10,13 @@ import pytest
 from app.openapi import generate
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
-UNAUTHENTICATED = {"/healthz", "/readyz", "/metrics", "/v1/webhooks/stripe"}
+UNAUTHENTICATED = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/v1/webhooks/stripe",
+    "/v1/portal/config",
+}
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
     stripe_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Handed to the embeddable portal, which loads Stripe.js in the browser.
+    stripe_publishable_key: str | None = None
+    stripe_js_url: str = "https://js.stripe.com/v3/"
 
     jwt_secret: SecretStr | None = None
     retry_schedule: Annotated[list[timedelta], NoDecode, BeforeValidator(_split_schedule)] = Field(
