@@ -11,8 +11,15 @@ PYTEST_WORKERS ?= 2
 # localstripe (each pytest worker starts its own emulator on a free loopback port).
 STRIPE_TESTS := tests/test_cards.py tests/test_billing_details.py tests/test_invoices.py \
 	tests/test_collection.py tests/test_stripe_*.py
+# The portal's browser tests (tests/browser) drive this Chromium; without it they are skipped.
+CHROMIUM ?= /usr/bin/chromium
+# axe-core, from npm, for the portal's accessibility test: fetched once into .cache/ when npm
+# is here (never at test time); without it that test is skipped and says so.
+AXE_VERSION := 4.14.1
+AXE_JS := .cache/axe-core/axe.min.js
 
-.PHONY: install run migrate test lint typecheck test-sqlite test-postgres openapi format bench clean
+.PHONY: install run migrate test lint typecheck test-sqlite test-postgres openapi format bench clean \
+	browser-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -37,11 +44,22 @@ lint: install
 
 test: lint test-sqlite test-postgres
 
-test-sqlite: install
+$(AXE_JS):
+	@if command -v npm >/dev/null 2>&1; then \
+		mkdir -p $(@D) && cd $(@D) && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+		tar -xzf axe-core-$(AXE_VERSION).tgz --strip-components=1 package/axe.min.js && \
+		rm axe-core-$(AXE_VERSION).tgz; \
+	else echo "NOTE: npm not found: the portal's axe-core accessibility test will be SKIPPED"; fi
+
+browser-check: $(AXE_JS)
+	@test -x $(CHROMIUM) || echo "NOTE: $(CHROMIUM) not found: the portal's browser tests \
+	(tests/browser) will be SKIPPED; apt-get install chromium to run them"
+
+test-sqlite: install browser-check
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --db sqlite
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --db sqlite --provider stripe $(STRIPE_TESTS)
 
-test-postgres: install
+test-postgres: install browser-check
 	BILLING_TEST_POSTGRES_DSN=$(PG_ADMIN_DSN) $(BIN)/pytest -n $(PYTEST_WORKERS) --db postgresql
 	BILLING_TEST_POSTGRES_DSN=$(PG_ADMIN_DSN) $(BIN)/pytest -n $(PYTEST_WORKERS) --db postgresql \
 		--provider stripe $(STRIPE_TESTS)
@@ -58,4 +76,4 @@ bench: install
 	$(BIN)/python -m bench.run --json bench/results/latest.json --before bench/results/before.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache billing.db billing.db-*
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache billing.db billing.db-*
