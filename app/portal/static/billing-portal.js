@@ -280,7 +280,8 @@
     get project() { return this.getAttribute('project') || ''; }
 
     async send(method, path, body) {
-      const headers = {Accept: 'application/json', Authorization: `Bearer ${this.getAttribute('token') || ''}`};
+      const token = this.getAttribute('token') || '';
+      const headers = {Accept: 'application/json', Authorization: `Bearer ${token}`};
       if (body !== undefined) headers['Content-Type'] = 'application/json';
       if (MUTATING.has(method)) headers['Idempotency-Key'] = idempotencyKey();
       let response;
@@ -293,7 +294,8 @@
           detail: 'The billing service could not be reached. Check your connection and try again.'});
       }
       if (response.status === 401) {
-        this.sessionExpired();
+        // A late answer to a token already replaced says nothing about the current one.
+        if (token === (this.getAttribute('token') || '')) this.sessionExpired();
         throw new ApiError(401, {code: 'unauthenticated', detail: SESSION_EXPIRED});
       }
       return response;
