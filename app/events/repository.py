@@ -1,0 +1,148 @@
+"""SQL for events, webhook endpoints and deliveries."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.pagination import Cursor, after_cursor
+from app.models.event import (
+    DeliveryStatus,
+    Event,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+)
+
+# --- events ------------------------------------------------------------------------------
+
+
+async def add_event(session: AsyncSession, event: Event) -> None:
+    session.add(event)
+    await session.flush()
+
+
+async def get_event(session: AsyncSession, event_id: str) -> Event | None:
+    result = await session.execute(select(Event).where(Event.id == event_id))
+    return result.scalar_one_or_none()
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    event_type: str | None,
+    account_id: str | None,
+    limit: int,
+    before_seq: int | None,
+) -> list[Event]:
+    """One page, newest first, plus one row to tell whether another page follows."""
+    statement = select(Event)
+    if event_type is not None:
+        statement = statement.where(Event.type == event_type)
+    if account_id is not None:
+        statement = statement.where(Event.account_id == account_id)
+    if before_seq is not None:
+        statement = statement.where(Event.seq < before_seq)
+    statement = statement.order_by(Event.seq.desc()).limit(limit + 1)
+    return list((await session.execute(statement)).scalars())
+
+
+# --- endpoints ---------------------------------------------------------------------------
+
+
+async def add_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
+    session.add(endpoint)
+    await session.flush()
+
+
+async def get_endpoint(session: AsyncSession, endpoint_id: str) -> WebhookEndpoint | None:
+    return await session.get(WebhookEndpoint, endpoint_id)
+
+
+async def remove_endpoint(session: AsyncSession, endpoint_id: str) -> bool:
+    result = await session.execute(
+        delete(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .returning(WebhookEndpoint.id)
+    )
+    return result.first() is not None
+
+
+async def all_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
+    """Every endpoint: a platform has a handful, and each new event is matched against them."""
+    return list((await session.execute(select(WebhookEndpoint))).scalars())
+
+
+async def list_endpoints(
+    session: AsyncSession, limit: int, cursor: Cursor | None
+) -> list[WebhookEndpoint]:
+    statement = select(WebhookEndpoint)
+    if cursor is not None:
+        statement = statement.where(
+            after_cursor(WebhookEndpoint.created_at, WebhookEndpoint.id, cursor)
+        )
+    statement = statement.order_by(
+        WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc()
+    ).limit(limit + 1)
+    return list((await session.execute(statement)).scalars())
+
+
+# --- deliveries --------------------------------------------------------------------------
+
+
+async def add_deliveries(session: AsyncSession, deliveries: Sequence[WebhookDelivery]) -> None:
+    session.add_all(deliveries)
+    await session.flush()
+
+
+async def deliveries_of(session: AsyncSession, event_seq: int) -> list[tuple[WebhookDelivery, str]]:
+    """An event's deliveries with their endpoint's URL, oldest first, attempts loaded."""
+    statement = (
+        select(WebhookDelivery, WebhookEndpoint.url)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.event_seq == event_seq)
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
+        .options(selectinload(WebhookDelivery.attempts))
+    )
+    return [(delivery, url) for delivery, url in (await session.execute(statement)).all()]
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[WebhookDelivery, Event, WebhookEndpoint]]:
+    """Due deliveries with their event and endpoint, locked for this worker alone.
+
+    `FOR UPDATE … SKIP LOCKED`: workers share the queue without waiting for each other or
+    taking the same delivery; a worker's locks go with its connection if it dies. Only the
+    delivery rows are locked. (SQLite has no row locks and ignores the clause: one worker.)
+    """
+    statement = (
+        select(WebhookDelivery, Event, WebhookEndpoint)
+        .join(Event, Event.seq == WebhookDelivery.event_seq)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+        )
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=WebhookDelivery)
+    )
+    rows = (await session.execute(statement)).all()
+    return [(delivery, event, endpoint) for delivery, event, endpoint in rows]
+
+
+async def add_attempt(session: AsyncSession, attempt: WebhookDeliveryAttempt) -> None:
+    session.add(attempt)
+    await session.flush()
+
+
+async def pending_queue(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many deliveries wait, and when the oldest of them was queued."""
+    statement = select(func.count(), func.min(WebhookDelivery.created_at)).where(
+        WebhookDelivery.status == DeliveryStatus.PENDING
+    )
+    count, oldest = (await session.execute(statement)).one()
+    return int(count), oldest

@@ -1,0 +1,161 @@
+"""HTTP for the platform's webhook endpoints and event log (admin scope)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.core.auth import AdminScope
+from app.core.clock import ClockDep
+from app.core.db import Session
+from app.core.deps import SettingsDep
+from app.core.errors import AUTH_ERRORS, Forbidden, error_responses
+from app.core.pagination import CursorParam, Limit
+from app.core.schemas import PlatformId
+from app.events import service
+from app.events.errors import EventNotFound, WebhookEndpointNotFound
+from app.events.schemas import (
+    Delivery,
+    Event,
+    EventDetail,
+    EventList,
+    WebhookEndpoint,
+    WebhookEndpointCreate,
+    WebhookEndpointCreated,
+    WebhookEndpointList,
+)
+from app.events.secrets import SecretBox
+from app.events.types import EventType
+from app.models.event import Event as EventModel
+from app.models.event import WebhookDelivery
+
+router = APIRouter(prefix="/v1/admin", tags=["events"])
+
+ADMIN_ERRORS = (*AUTH_ERRORS, Forbidden)
+
+
+async def get_secret_box(settings: SettingsDep) -> SecretBox:
+    return SecretBox(settings.webhook_secrets_key)
+
+
+SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
+
+
+def _detail(event: EventModel, deliveries: list[tuple[WebhookDelivery, str]]) -> EventDetail:
+    return EventDetail.model_validate(
+        {
+            **Event.model_validate(event).model_dump(),
+            "deliveries": [Delivery.build(delivery, url) for delivery, url in deliveries],
+        }
+    )
+
+
+@router.post(
+    "/webhook-endpoints",
+    name="create_webhook_endpoint",
+    status_code=status.HTTP_201_CREATED,
+    summary="Subscribe a URL to events",
+    description=(
+        "Events of the chosen types are POSTed to the URL, signed per Standard Webhooks with "
+        "the `secret` returned here, and only here."
+    ),
+    responses=error_responses(*ADMIN_ERRORS),
+)
+async def create_webhook_endpoint(
+    body: WebhookEndpointCreate,
+    session: Session,
+    _admin: AdminScope,
+    clock: ClockDep,
+    box: SecretBoxDep,
+) -> WebhookEndpointCreated:
+    endpoint, secret = await service.create_endpoint(session, box, body, clock.now())
+    return WebhookEndpointCreated.model_validate(
+        {**WebhookEndpoint.model_validate(endpoint).model_dump(), "secret": secret}
+    )
+
+
+@router.get(
+    "/webhook-endpoints",
+    name="list_webhook_endpoints",
+    summary="List the webhook endpoints",
+    description="Newest first; secrets are never listed.",
+    responses=error_responses(*ADMIN_ERRORS),
+)
+async def list_webhook_endpoints(
+    session: Session, _admin: AdminScope, limit: Limit = 20, cursor: CursorParam = None
+) -> WebhookEndpointList:
+    endpoints, has_more, next_cursor = await service.list_endpoints(session, limit, cursor)
+    return WebhookEndpointList(
+        data=[WebhookEndpoint.model_validate(endpoint) for endpoint in endpoints],
+        has_more=has_more,
+        next_cursor=next_cursor,
+    )
+
+
+@router.delete(
+    "/webhook-endpoints/{endpoint_id}",
+    name="delete_webhook_endpoint",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a webhook endpoint",
+    description="Nothing more is sent to it, including deliveries still pending.",
+    responses=error_responses(*ADMIN_ERRORS, WebhookEndpointNotFound),
+)
+async def delete_webhook_endpoint(
+    endpoint_id: str, session: Session, _admin: AdminScope
+) -> Response:
+    await service.delete_endpoint(session, endpoint_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/events",
+    name="list_events",
+    summary="List events",
+    description="Newest first, keyset-paginated; filter by type and account.",
+    responses=error_responses(*ADMIN_ERRORS),
+)
+async def list_events(
+    session: Session,
+    _admin: AdminScope,
+    type_: Annotated[EventType | None, Query(alias="type", description="Only this type.")] = None,
+    account_id: Annotated[PlatformId | None, Query(description="Only this account's.")] = None,
+    limit: Limit = 20,
+    cursor: CursorParam = None,
+) -> EventList:
+    page = await service.list_events(
+        session, event_type=type_, account_id=account_id, limit=limit, cursor=cursor
+    )
+    return EventList(
+        data=[Event.model_validate(event) for event in page.events],
+        has_more=page.has_more,
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
+    "/events/{event_id}",
+    name="get_event",
+    summary="Get an event with its deliveries",
+    description="Each delivery shows its latest attempt, when it is tried next, and its log.",
+    responses=error_responses(*ADMIN_ERRORS, EventNotFound),
+)
+async def get_event(event_id: str, session: Session, _admin: AdminScope) -> EventDetail:
+    return _detail(*await service.get_event(session, event_id))
+
+
+@router.post(
+    "/events/{event_id}/redeliver",
+    name="redeliver_event",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Deliver an event again",
+    description=(
+        "Queues the event now, with a fresh retry schedule, for every endpoint that "
+        "subscribes to its type today (failed deliveries included). Answers with the event "
+        "and its deliveries; the new ones are `pending`."
+    ),
+    responses=error_responses(*ADMIN_ERRORS, EventNotFound),
+)
+async def redeliver_event(
+    event_id: str, session: Session, _admin: AdminScope, clock: ClockDep
+) -> EventDetail:
+    await service.redeliver(session, event_id, clock.now())
+    return _detail(*await service.get_event(session, event_id))
