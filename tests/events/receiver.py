@@ -27,6 +27,8 @@ class Receiver:
         # While cleared, requests wait (after being recorded) until it is set.
         self.release = threading.Event()
         self.release.set()
+        # Set as soon as a request has been recorded.
+        self.arrived = threading.Event()
         self._lock = threading.Lock()
         receiver = self
 
@@ -41,6 +43,7 @@ class Receiver:
                         Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     status = receiver.script.popleft() if receiver.script else receiver.status
+                receiver.arrived.set()
                 receiver.release.wait(timeout=30)
                 try:
                     self.send_response(status)

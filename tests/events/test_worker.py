@@ -10,15 +10,12 @@ from sqlalchemy import select
 
 from app.models.event import DeliveryStatus, WebhookDelivery
 from tests.events.helpers import create_endpoint, emit
+from tests.events.receiver import Receiver
 from tests.test_collection import billing
 
 
-async def wait_for(condition, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out")
+async def arrival(receiver: Receiver) -> None:
+    assert await asyncio.to_thread(receiver.arrived.wait, 30), "nothing was delivered"
 
 
 async def deliveries(app) -> list[WebhookDelivery]:  # type: ignore[no-untyped-def]
@@ -52,7 +49,7 @@ class TestDeliverCommand:
         [event_id] = await emit(app, clock)
         receiver.release.clear()  # the endpoint holds the request: the worker is mid-delivery
         process = billing("worker", settings=settings)
-        await wait_for(lambda: receiver.ids() == [event_id])
+        await arrival(receiver)
         process.kill()
         await asyncio.to_thread(process.wait, timeout=30)
         receiver.release.set()
@@ -60,7 +57,7 @@ class TestDeliverCommand:
         assert (delivery.status, delivery.attempt_count) == (DeliveryStatus.PENDING, 0)
 
         rerun = billing("deliver", settings=settings)
-        out, err = await asyncio.to_thread(rerun.communicate, timeout=60)
+        _out, err = await asyncio.to_thread(rerun.communicate, timeout=60)
         assert rerun.returncode == 0, err
         assert receiver.ids() == [event_id, event_id]  # at least once, same webhook-id
         [delivery] = await deliveries(app)
@@ -75,7 +72,7 @@ class TestWorkerCommand:
         [event_id] = await emit(app, clock)
         receiver.release.clear()
         process = billing("worker", settings=settings)
-        await wait_for(lambda: receiver.ids() == [event_id])
+        await arrival(receiver)
         process.send_signal(signal.SIGTERM)
         await asyncio.sleep(0.3)
         receiver.release.set()
