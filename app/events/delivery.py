@@ -27,7 +27,7 @@ from app.events.secrets import SecretBox
 from app.events.sender import SendResult, WebhookSender
 from app.models.event import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 
-BATCH_SIZE = 20
+BATCH_SIZE = 25
 
 Claimed = tuple[WebhookDelivery, Event, WebhookEndpoint]
 
@@ -76,18 +76,15 @@ async def _record(
     attempted_at: datetime,
     report: DeliveryReport,
 ) -> None:
-    for (delivery, _, _), result in zip(claimed, results, strict=True):
-        status = await service.record_attempt(
-            session,
-            delivery,
-            attempted_at=attempted_at,
-            status_code=result.status_code,
-            error=result.error,
-        )
-        if status is DeliveryStatus.SUCCEEDED:
+    deliveries = [delivery for delivery, _, _ in claimed]
+    await service.record_attempts(
+        session, list(zip(deliveries, results, strict=True)), attempted_at
+    )
+    for delivery in deliveries:
+        if delivery.status is DeliveryStatus.SUCCEEDED:
             report.succeeded += 1
             count_attempt("succeeded")
-        elif status is DeliveryStatus.FAILED:
+        elif delivery.status is DeliveryStatus.FAILED:
             report.failed += 1
             count_attempt("failed")
         else:

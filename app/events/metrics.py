@@ -3,6 +3,9 @@
 from datetime import datetime
 
 from prometheus_client import Counter, Gauge
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.events import repository
 
 DELIVERY_ATTEMPTS = Counter(
     "billing_webhook_delivery_attempts_total",
@@ -26,6 +29,8 @@ def count_attempt(outcome: str) -> None:
     DELIVERY_ATTEMPTS.labels(outcome=outcome).inc()
 
 
-def set_queue(pending: int, oldest: datetime | None, now: datetime) -> None:
+async def measure_queue(session: AsyncSession, now: datetime) -> None:
+    """Read the delivery queue's length and age into the gauges (each scrape does)."""
+    pending, oldest = await repository.pending_queue(session)
     QUEUE_PENDING.set(pending)
     QUEUE_OLDEST_AGE.set(0 if oldest is None else max(0.0, (now - oldest).total_seconds()))

@@ -134,8 +134,8 @@ async def claim_due(
     return [(delivery, event, endpoint) for delivery, event, endpoint in rows]
 
 
-async def add_attempt(session: AsyncSession, attempt: WebhookDeliveryAttempt) -> None:
-    session.add(attempt)
+async def add_attempts(session: AsyncSession, attempts: Sequence[WebhookDeliveryAttempt]) -> None:
+    session.add_all(attempts)
     await session.flush()
 
 

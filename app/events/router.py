@@ -4,12 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.core.auth import AdminScope
-from app.core.clock import ClockDep
-from app.core.db import Session
-from app.core.deps import SettingsDep
-from app.core.errors import AUTH_ERRORS, Forbidden, error_responses
+from app.core.auth import ADMIN_ERRORS, AdminScope
+from app.core.db import SessionDep
+from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit
+from app.core.runtime import ClockDep, SettingsDep
 from app.core.schemas import PlatformId
 from app.events import service
 from app.events.errors import EventNotFound, WebhookEndpointNotFound
@@ -30,11 +29,9 @@ from app.models.event import WebhookDelivery
 
 router = APIRouter(prefix="/v1/admin", tags=["events"])
 
-ADMIN_ERRORS = (*AUTH_ERRORS, Forbidden)
-
 
 async def get_secret_box(settings: SettingsDep) -> SecretBox:
-    return SecretBox(settings.webhook_secrets_key)
+    return SecretBox(settings.webhook_key)
 
 
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
@@ -62,7 +59,7 @@ def _detail(event: EventModel, deliveries: list[tuple[WebhookDelivery, str]]) ->
 )
 async def create_webhook_endpoint(
     body: WebhookEndpointCreate,
-    session: Session,
+    session: SessionDep,
     _admin: AdminScope,
     clock: ClockDep,
     box: SecretBoxDep,
@@ -81,7 +78,7 @@ async def create_webhook_endpoint(
     responses=error_responses(*ADMIN_ERRORS),
 )
 async def list_webhook_endpoints(
-    session: Session, _admin: AdminScope, limit: Limit = 20, cursor: CursorParam = None
+    session: SessionDep, _admin: AdminScope, limit: Limit = 20, cursor: CursorParam = None
 ) -> WebhookEndpointList:
     endpoints, has_more, next_cursor = await service.list_endpoints(session, limit, cursor)
     return WebhookEndpointList(
@@ -100,7 +97,7 @@ async def list_webhook_endpoints(
     responses=error_responses(*ADMIN_ERRORS, WebhookEndpointNotFound),
 )
 async def delete_webhook_endpoint(
-    endpoint_id: str, session: Session, _admin: AdminScope
+    endpoint_id: str, session: SessionDep, _admin: AdminScope
 ) -> Response:
     await service.delete_endpoint(session, endpoint_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -114,7 +111,7 @@ async def delete_webhook_endpoint(
     responses=error_responses(*ADMIN_ERRORS),
 )
 async def list_events(
-    session: Session,
+    session: SessionDep,
     _admin: AdminScope,
     type_: Annotated[EventType | None, Query(alias="type", description="Only this type.")] = None,
     account_id: Annotated[PlatformId | None, Query(description="Only this account's.")] = None,
@@ -138,7 +135,7 @@ async def list_events(
     description="Each delivery shows its latest attempt, when it is tried next, and its log.",
     responses=error_responses(*ADMIN_ERRORS, EventNotFound),
 )
-async def get_event(event_id: str, session: Session, _admin: AdminScope) -> EventDetail:
+async def get_event(event_id: str, session: SessionDep, _admin: AdminScope) -> EventDetail:
     return _detail(*await service.get_event(session, event_id))
 
 
@@ -155,7 +152,7 @@ async def get_event(event_id: str, session: Session, _admin: AdminScope) -> Even
     responses=error_responses(*ADMIN_ERRORS, EventNotFound),
 )
 async def redeliver_event(
-    event_id: str, session: Session, _admin: AdminScope, clock: ClockDep
+    event_id: str, session: SessionDep, _admin: AdminScope, clock: ClockDep
 ) -> EventDetail:
     await service.redeliver(session, event_id, clock.now())
     return _detail(*await service.get_event(session, event_id))

@@ -8,6 +8,7 @@ outcome does to its delivery.
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from app.events import repository
 from app.events.errors import EventNotFound, WebhookEndpointNotFound
 from app.events.schemas import WebhookEndpointCreate
 from app.events.secrets import SecretBox, new_signing_secret
+from app.events.sender import SendResult
 from app.events.types import ALL_EVENTS, EventType
 from app.models.event import (
     DeliveryStatus,
@@ -201,27 +203,9 @@ async def delete_endpoint(session: AsyncSession, endpoint_id: str) -> None:
 # --- delivery bookkeeping ----------------------------------------------------------------
 
 
-async def record_attempt(
-    session: AsyncSession,
-    delivery: WebhookDelivery,
-    *,
-    attempted_at: datetime,
-    status_code: int | None,
-    error: str | None,
-) -> DeliveryStatus:
-    """Log one HTTP attempt and move the delivery on: done, retried later, or failed."""
+def _advance(delivery: WebhookDelivery, attempted_at: datetime, succeeded: bool) -> None:
     delivery.attempt_count += 1
-    await repository.add_attempt(
-        session,
-        WebhookDeliveryAttempt(
-            delivery_id=delivery.id,
-            attempted_at=attempted_at,
-            status_code=status_code,
-            succeeded=error is None,
-            error=error,
-        ),
-    )
-    if error is None:
+    if succeeded:
         delivery.status = DeliveryStatus.SUCCEEDED
         delivery.next_attempt_at = None
     elif delivery.attempt_count < MAX_ATTEMPTS:
@@ -229,9 +213,24 @@ async def record_attempt(
     else:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
-    await session.flush()
-    return delivery.status
 
 
-async def pending_queue(session: AsyncSession) -> tuple[int, datetime | None]:
-    return await repository.pending_queue(session)
+async def record_attempts(
+    session: AsyncSession,
+    outcomes: Sequence[tuple[WebhookDelivery, SendResult]],
+    attempted_at: datetime,
+) -> None:
+    """Log a batch of HTTP attempts and move each delivery on: done, retried later, failed."""
+    attempts = []
+    for delivery, result in outcomes:
+        attempts.append(
+            WebhookDeliveryAttempt(
+                delivery_id=delivery.id,
+                attempted_at=attempted_at,
+                status_code=result.status_code,
+                succeeded=result.error is None,
+                error=result.error,
+            )
+        )
+        _advance(delivery, attempted_at, result.error is None)
+    await repository.add_attempts(session, attempts)

@@ -73,9 +73,7 @@ class WebhookDelivery(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    event_seq: Mapped[int] = mapped_column(
-        _SEQUENCE, ForeignKey("events.seq", ondelete="CASCADE")
-    )
+    event_seq: Mapped[int] = mapped_column(_SEQUENCE, ForeignKey("events.seq", ondelete="CASCADE"))
     endpoint_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
     )

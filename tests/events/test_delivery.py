@@ -172,3 +172,25 @@ class TestRetries:
         after = (await client.get("/metrics")).text
         assert counted(after, "succeeded") - counted(before, "succeeded") == 1
         assert counted(after, "retrying") - counted(before, "retrying") == 1
+
+
+def gauge(text: str, name: str) -> float:
+    [line] = [line for line in text.splitlines() if line.startswith(name + " ")]
+    return float(line.split()[1])
+
+
+class TestQueueMetrics:
+    async def test_pending_deliveries_and_the_oldest_ones_age(
+        self, app, client, admin, receiver, deliverer, clock
+    ):
+        await create_endpoint(client, admin, receiver.url)
+        await emit(app, clock, count=2)
+        clock.advance(timedelta(minutes=10))
+        text = (await client.get("/metrics")).text
+        assert gauge(text, "billing_webhook_deliveries_pending") == 2
+        age = gauge(text, "billing_webhook_oldest_pending_delivery_age_seconds")
+        assert 600 <= age < 700
+        await deliver_due(deliverer)
+        text = (await client.get("/metrics")).text
+        assert gauge(text, "billing_webhook_deliveries_pending") == 0
+        assert gauge(text, "billing_webhook_oldest_pending_delivery_age_seconds") == 0
