@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 
 from app.core.auth import issue_token
 from app.core.config import (
@@ -128,17 +129,12 @@ def collect(
 
 
 async def _collect(loop: bool, interval: float) -> None:
-    from app.invoices.collection import Collector, collect_due, collect_forever
-    from app.runtime import build_runtime
+    from app.invoices.collection import collect_due, collect_forever
+    from app.runtime import build_collector, build_runtime
 
     runtime = build_runtime(get_settings())
-    collector = Collector(
-        runtime.sessionmaker, runtime.providers, runtime.clock, runtime.settings.retry_schedule
-    )
-    stop = asyncio.Event()
-    # A signal only sets the flag: the invoice in hand is finished and committed first.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    collector = build_collector(runtime)
+    stop = _stop_on_signals()
     try:
         if loop:
             await collect_forever(collector, interval, stop)
@@ -149,6 +145,84 @@ async def _collect(loop: bool, interval: float) -> None:
                 f"{report.failed} declined, {len(report.skipped)} postponed"
             )
     finally:
+        await runtime.close()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT: the work in hand is finished and committed first."""
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    return stop
+
+
+@cli.command()
+def deliver() -> None:
+    """Send the webhook deliveries that are due, once, then exit."""
+    configure_logging(get_settings().log_level)
+    asyncio.run(_deliver())
+
+
+async def _deliver() -> None:
+    from app.events.delivery import deliver_due
+    from app.runtime import build_deliverer, build_runtime
+
+    runtime = build_runtime(get_settings())
+    deliverer = build_deliverer(runtime)
+    stop = _stop_on_signals()
+    try:
+        report = await deliver_due(deliverer, stop)
+    finally:
+        await deliverer.sender.aclose()
+        await runtime.close()
+    typer.echo(
+        f"{report.attempted} delivery attempt(s): {report.succeeded} succeeded, "
+        f"{report.retrying} to retry, {report.failed} failed"
+    )
+
+
+@cli.command()
+def worker(
+    collect_interval: Annotated[
+        float, typer.Option(help="Seconds between collection passes.", min=1)
+    ] = 60,
+    deliver_interval: Annotated[
+        float, typer.Option(help="Seconds between polls of an idle delivery queue.", min=0.1)
+    ] = 1,
+    expiry_scan_interval: Annotated[
+        float, typer.Option(help="Seconds between card-expiry scans.", min=1)
+    ] = 3600,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this process's Prometheus metrics on this port.", min=1),
+    ] = None,
+) -> None:
+    """Run collection, webhook deliveries and the card-expiry scan until SIGTERM."""
+    configure_logging(get_settings().log_level)
+    if metrics_port is not None:
+        # The delivery and charge counters live in this process, not in the API's.
+        start_http_server(metrics_port)
+    asyncio.run(_worker(collect_interval, deliver_interval, expiry_scan_interval))
+
+
+async def _worker(collect_interval: float, deliver_interval: float, scan_interval: float) -> None:
+    from app.cards.expiry import ExpiryScanner
+    from app.runtime import build_collector, build_deliverer, build_runtime
+    from app.worker import Intervals, run_worker
+
+    runtime = build_runtime(get_settings())
+    deliverer = build_deliverer(runtime)
+    stop = _stop_on_signals()
+    try:
+        await run_worker(
+            build_collector(runtime),
+            deliverer,
+            ExpiryScanner(runtime.sessionmaker, runtime.clock),
+            stop,
+            Intervals(collect_interval, deliver_interval, scan_interval),
+        )
+    finally:
+        await deliverer.sender.aclose()
         await runtime.close()
 
 
@@ -174,7 +248,9 @@ async def _stripe_sync(settings: Settings, account: str | None) -> int:
 
     runtime = build_runtime(settings)
     try:
-        report = await sync_accounts(runtime.sessionmaker, runtime.providers, account)
+        report = await sync_accounts(
+            runtime.sessionmaker, runtime.providers, runtime.clock, account
+        )
     finally:
         await runtime.close()
     for result in report.synced:

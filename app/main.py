@@ -16,6 +16,7 @@ from app.core.config import ProviderName, Settings, get_settings
 from app.core.errors import PROBLEM_JSON, install_error_handlers
 from app.core.metrics import RequestMetricsMiddleware
 from app.core.middleware import RequestIdMiddleware
+from app.events.router import router as events_router
 from app.invoices.router import admin_router as admin_invoices_router
 from app.invoices.router import router as invoices_router
 from app.ops.router import router as ops_router
@@ -96,6 +97,7 @@ def create_app(
         invoices_router,
         admin_projects_router,
         admin_invoices_router,
+        events_router,
         portal_router,
         ops_router,
         *provider_routers(runtime.settings.payment_provider),

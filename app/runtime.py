@@ -9,6 +9,10 @@ from app.core.clock import Clock, SystemClock
 from app.core.config import ProviderName, Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.runtime import Runtime
+from app.events.delivery import Deliverer
+from app.events.secrets import SecretBox
+from app.events.sender import WebhookSender
+from app.invoices.collection import Collector
 from app.payments.provider import ProviderFactory
 from app.sandbox.provider import SandboxProvider
 
@@ -36,3 +40,20 @@ def build_runtime(
         runtime.providers = lambda _session: stripe_provider
         runtime.closers.append(stripe_provider.aclose)
     return runtime
+
+
+def build_collector(runtime: Runtime) -> Collector:
+    """The payment collection worker's view of the runtime."""
+    return Collector(
+        runtime.sessionmaker, runtime.providers, runtime.clock, runtime.settings.retry_schedule
+    )
+
+
+def build_deliverer(runtime: Runtime) -> Deliverer:
+    """The webhook delivery worker's view of the runtime; the caller closes its sender."""
+    return Deliverer(
+        sessionmaker=runtime.sessionmaker,
+        clock=runtime.clock,
+        sender=WebhookSender(),
+        secrets=SecretBox(runtime.settings.webhook_key),
+    )

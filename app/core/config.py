@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     stripe_js_url: str = "https://js.stripe.com/v3/"
 
     jwt_secret: SecretStr | None = None
+    # Encrypts the webhook endpoints' signing secrets in the database (see `webhook_key`).
+    webhook_secrets_key: SecretStr | None = None
     retry_schedule: Annotated[list[timedelta], NoDecode, BeforeValidator(_split_schedule)] = Field(
         default_factory=lambda: [timedelta(days=1), timedelta(days=3), timedelta(days=5)]
     )
@@ -165,6 +167,16 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return DEV_JWT_SECRET
+
+    @property
+    def webhook_key(self) -> str:
+        """The server-side secret behind the endpoints' stored signing secrets.
+
+        Defaults to the JWT secret, which production already requires to be strong.
+        """
+        if self.webhook_secrets_key is not None:
+            return self.webhook_secrets_key.get_secret_value()
+        return self.jwt_key
 
 
 def describe(error: ValidationError) -> str:

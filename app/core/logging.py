@@ -109,3 +109,6 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
         existing.close()
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request it makes at INFO (a line per webhook delivery, with its URL);
+    # the delivery worker logs its own summary instead.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

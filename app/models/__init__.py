@@ -4,6 +4,13 @@ from app.core.db import Base
 from app.models.account import Account
 from app.models.billing_details import BillingDetails
 from app.models.card import Card
+from app.models.event import (
+    DeliveryStatus,
+    Event,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+)
 from app.models.invoice import Invoice, InvoiceLine, InvoiceStatus, PaymentAttempt, PaymentOutcome
 from app.models.project import Project
 from app.models.sandbox import SandboxCharge, SandboxPaymentMethod
@@ -14,6 +21,8 @@ __all__ = [
     "Base",
     "BillingDetails",
     "Card",
+    "DeliveryStatus",
+    "Event",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
@@ -22,5 +31,8 @@ __all__ = [
     "Project",
     "SandboxCharge",
     "SandboxPaymentMethod",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookEndpoint",
     "WebhookEvent",
 ]

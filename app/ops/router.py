@@ -12,6 +12,7 @@ from app.core.errors import ServiceUnavailable
 from app.core.metrics import exposition
 from app.core.openapi import error_responses
 from app.core.runtime import RuntimeDep
+from app.events.metrics import measure_queue
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger("billing.ops")
@@ -52,5 +53,15 @@ async def readyz(runtime: RuntimeDep) -> Health:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
-async def metrics() -> Response:
+async def metrics(runtime: RuntimeDep) -> Response:
+    try:
+        async with (
+            asyncio.timeout(READINESS_TIMEOUT_SECONDS),
+            runtime.sessionmaker() as session,
+            session.begin(),
+        ):
+            await measure_queue(session, runtime.clock.now())
+    except Exception as exc:
+        # The process's own series still answer; the queue gauges keep their last reading.
+        logger.warning("delivery queue not measured: %s: %s", type(exc).__name__, exc)
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from pydantic import BaseModel
 
 from app.core.config import Settings
 from app.events.delivery import Deliverer
@@ -13,33 +12,6 @@ from app.events.secrets import SecretBox
 from app.events.sender import WebhookSender
 from tests.clock import FrozenClock
 from tests.events.receiver import Receiver
-
-
-def secrets_key(settings: Settings) -> str:
-    # SCAFFOLD until the settings carry the key
-    return str(getattr(settings, "webhook_secrets_key", settings.jwt_key))
-
-
-@pytest.fixture
-async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[FastAPI]:
-    # SCAFFOLD until app.main mounts the events router
-    from app.events.router import get_secret_box, router
-    from app.main import create_app
-
-    application = create_app(settings, clock)
-    application.include_router(router)
-
-    async def box() -> SecretBox:
-        return SecretBox(secrets_key(settings))
-
-    application.dependency_overrides[get_secret_box] = box
-    yield application
-    await application.state.runtime.close()
-
-
-class Resource(BaseModel):
-    id: str
-    note: str = "as the API shows it"
 
 
 @pytest.fixture
@@ -58,7 +30,7 @@ async def deliverer(
         sessionmaker=app.state.runtime.sessionmaker,
         clock=clock,
         sender=sender,
-        secrets=SecretBox(secrets_key(settings)),
+        secrets=SecretBox(settings.webhook_key),
     )
     await sender.aclose()
 

@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from app.events.secrets import SecretBox
 from app.models.event import WebhookDelivery, WebhookEndpoint
-from tests.events.conftest import secrets_key
 from tests.events.helpers import create_endpoint, emit
 
 ENDPOINTS = "/v1/admin/webhook-endpoints"
@@ -33,7 +32,7 @@ class TestEndpoints:
             row = (await session.execute(select(WebhookEndpoint))).scalar_one()
         secret_body = created["secret"].removeprefix("whsec_")
         assert secret_body not in row.encrypted_secret
-        box = SecretBox(secrets_key(settings))
+        box = SecretBox(settings.webhook_key)
         assert box.open(row.id, row.encrypted_secret) == created["secret"]
         with pytest.raises(InvalidTag):  # the database alone is not enough
             SecretBox("another-server-secret").open(row.id, row.encrypted_secret)
