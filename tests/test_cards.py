@@ -37,6 +37,7 @@ class TestAddCard:
             "exp_year",
             "is_primary",
             "is_expired",
+            "is_expiring_soon",
             "created_at",
         }
 

@@ -31,6 +31,8 @@ from app.billing_details.schemas import (
     flat_of,
 )
 from app.core.errors import FieldProblem, ValidationFailed
+from app.events import service as events
+from app.events.types import EventType
 from app.models import Account
 from app.models import BillingDetails as BillingDetailsModel
 from app.payments.provider import CustomerDetails, PaymentProvider
@@ -210,6 +212,15 @@ def _effective_view(row: BillingDetailsModel | None) -> ProjectBillingDetails:
     return ProjectBillingDetails.build_effective(row, missing_fields(flat_of(row)), _source(row))
 
 
+async def _announce_account_details(
+    session: AsyncSession, account_id: str, row: BillingDetailsModel, now: datetime
+) -> BillingDetails:
+    """The account's details as the API shows them, announced in the change's transaction."""
+    view = _account_view(row)
+    await events.record(session, EventType.BILLING_DETAILS_UPDATED, account_id, view, now)
+    return view
+
+
 async def get_account_details(session: AsyncSession, account_id: str) -> BillingDetails:
     return _account_view(await repository.get_default(session, account_id))
 
@@ -225,8 +236,10 @@ async def replace_account_details(
     account = await accounts.lock(session, account_id)
     existing = await repository.get_default(session, account_id)
     row = await _store(session, account_id, None, existing, details, now)
+    view = await _announce_account_details(session, account_id, row, now)
+    # After the event is written: a provider failure rolls back the change and its event.
     await _sync_customer(session, provider, account, details)
-    return _account_view(row)
+    return view
 
 
 async def update_account_details(
@@ -240,8 +253,10 @@ async def update_account_details(
     existing = await repository.get_default(session, account_id)
     details = validate({**flat_of(existing), **patch.flat_changes()})
     row = await _store(session, account_id, None, existing, details, now)
+    view = await _announce_account_details(session, account_id, row, now)
+    # After the event is written: a provider failure rolls back the change and its event.
     await _sync_customer(session, provider, account, details)
-    return _account_view(row)
+    return view
 
 
 async def get_project_details(

@@ -1,6 +1,6 @@
 """SQL for cards."""
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Card
@@ -99,3 +99,26 @@ async def refresh(
     card.exp_year = exp_year
     await session.flush()
     return True
+
+
+async def claim_unannounced_expiring(
+    session: AsyncSession, *, first_month: int, before_month: int, limit: int
+) -> list[Card]:
+    """Cards expiring in [first_month, before_month) not yet announced for that expiry.
+
+    Locked with SKIP LOCKED: concurrent scans take different cards, and a card whose change
+    is in flight is left for the next scan.
+    """
+    expiry = Card.exp_year * 12 + Card.exp_month - 1
+    statement = (
+        select(Card)
+        .where(
+            expiry >= first_month,
+            expiry < before_month,
+            or_(Card.expiry_announced_for.is_(None), Card.expiry_announced_for != expiry),
+        )
+        .order_by(Card.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(statement)).scalars())

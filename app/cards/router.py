@@ -107,7 +107,11 @@ async def set_primary_card(
     responses=error_responses(*AUTH_ERRORS, CardNotFound, PrimaryCardCannotBeDeleted),
 )
 async def delete_card(
-    card_id: str, session: SessionDep, account_id: CurrentAccount, provider: ProviderDep
+    card_id: str,
+    session: SessionDep,
+    account_id: CurrentAccount,
+    provider: ProviderDep,
+    clock: ClockDep,
 ) -> Response:
-    await service.delete_card(session, provider, account_id, card_id)
+    await service.delete_card(session, provider, account_id, card_id, clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

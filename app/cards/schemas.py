@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import Field
 
@@ -25,6 +25,9 @@ class Card(Schema):
     exp_year: int = Field(examples=[2030])
     is_primary: bool = Field(description="The card charged for invoices; exactly one per account.")
     is_expired: bool
+    is_expiring_soon: bool = Field(
+        description="Still valid, but its expiry month ends within 30 days: time for a new card."
+    )
     created_at: UtcDatetime
 
     @classmethod
@@ -37,6 +40,7 @@ class Card(Schema):
             exp_year=card.exp_year,
             is_primary=card.is_primary,
             is_expired=is_expired(card, now),
+            is_expiring_soon=is_expiring_soon(card, now),
             created_at=card.created_at,
         )
 
@@ -45,6 +49,30 @@ class CardList(Page[Card]):
     """An account's cards (at most 10, so always one page): primary first, then newest."""
 
 
+# How long before its expiry month ends a card counts as expiring soon (and is announced).
+EXPIRY_NOTICE = timedelta(days=30)
+
+
+def month_index(year: int, month: int) -> int:
+    """Months since year 0: consecutive months get consecutive numbers."""
+    return year * 12 + month - 1
+
+
+def expiry_month_index(card: CardModel) -> int:
+    return month_index(card.exp_year, card.exp_month)
+
+
 def is_expired(card: CardModel, now: datetime) -> bool:
     # A card is valid through the last day of its expiry month.
     return (card.exp_year, card.exp_month) < (now.year, now.month)
+
+
+def is_expiring_soon(card: CardModel, now: datetime) -> bool:
+    """Not expired, and its expiry month ends within EXPIRY_NOTICE of `now`.
+
+    The month ends when the next begins, so it ends by `now + EXPIRY_NOTICE` exactly when
+    it comes before that moment's month.
+    """
+    soon = now + EXPIRY_NOTICE
+    expiry = expiry_month_index(card)
+    return month_index(now.year, now.month) <= expiry < month_index(soon.year, soon.month)

@@ -21,15 +21,25 @@ from app.cards.errors import (
     CardNotFound,
     PrimaryCardCannotBeDeleted,
 )
+from app.cards.schemas import Card as CardView
 from app.cards.schemas import is_expired
 from app.core.db import after_commit
 from app.core.ids import new_id
 from app.core.observability import log_event
+from app.events import service as events
+from app.events.types import EventType
 from app.invoices.service import pay_due_with_new_primary
 from app.models import Card
 from app.payments.provider import PaymentProvider
 
 MAX_CARDS_PER_ACCOUNT = 10
+
+
+async def _announce(
+    session: AsyncSession, card: Card, event_type: EventType, now: datetime
+) -> None:
+    """Record the event in the change's transaction, with the card as the API shows it."""
+    await events.record(session, event_type, card.account_id, CardView.build(card, now), now)
 
 
 async def list_cards(session: AsyncSession, account_id: str) -> list[Card]:
@@ -80,6 +90,7 @@ async def add_card(
         created_at=now,
     )
     await repository.add(session, card)
+    await _announce(session, card, EventType.CARD_ADDED, now)
     if card.is_primary:
         await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
         await pay_due_with_new_primary(session, provider, account_id, now, retry_schedule)
@@ -106,6 +117,7 @@ async def set_primary(
     if is_expired(card, now):
         raise CardExpired(f"Card {card_id} has expired; add a valid card instead.")
     await repository.make_primary(session, card)
+    await _announce(session, card, EventType.CARD_PRIMARY_CHANGED, now)
     customer_id = await ensure_customer(session, provider, account)
     await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
     log_event("card.primary_switched", card_id=card.id)
@@ -114,7 +126,7 @@ async def set_primary(
 
 
 async def delete_card(
-    session: AsyncSession, provider: PaymentProvider, account_id: str, card_id: str
+    session: AsyncSession, provider: PaymentProvider, account_id: str, card_id: str, now: datetime
 ) -> None:
     await accounts.lock(session, account_id)
     card = await _get(session, account_id, card_id)
@@ -128,6 +140,7 @@ async def delete_card(
     # charges it (only the primary card we hold is charged) and `billing stripe-sync`
     # detaches it. Detaching inside the transaction instead could leave, on a failed
     # commit, a card here that the provider no longer has, and every charge to it would fail.
+    await _announce(session, card, EventType.CARD_REMOVED, now)
     await repository.remove(session, card)
     after_commit(session, partial(provider.detach_payment_method, card.provider_payment_method_id))
     log_event("card.removed", card_id=card.id)
@@ -143,7 +156,9 @@ async def _locked_card_of(session: AsyncSession, payment_method_id: str) -> Card
     return await repository.get_by_provider_id(session, payment_method_id)
 
 
-async def remove_detached_card(session: AsyncSession, payment_method_id: str) -> Card | None:
+async def remove_detached_card(
+    session: AsyncSession, payment_method_id: str, now: datetime
+) -> Card | None:
     """The provider detached a payment method: its card goes here too (webhooks).
 
     If it was the primary card, the newest remaining card becomes primary, so the account
@@ -152,18 +167,19 @@ async def remove_detached_card(session: AsyncSession, payment_method_id: str) ->
     card = await _locked_card_of(session, payment_method_id)
     if card is None:
         return None
-    await remove_gone_cards(session, card.account_id, [card])
+    await remove_gone_cards(session, card.account_id, [card], now)
     return card
 
 
 async def remove_gone_cards(
-    session: AsyncSession, account_id: str, gone: list[Card]
+    session: AsyncSession, account_id: str, gone: list[Card], now: datetime
 ) -> Card | None:
     """Remove cards the provider no longer has; the caller holds the account's lock.
 
     Returns the card promoted to primary if the primary was among them: the newest remaining.
     """
     for card in gone:
+        await _announce(session, card, EventType.CARD_REMOVED, now)
         await repository.remove(session, card)
         log_event("card.removed", card_id=card.id, reason="gone_at_provider")
     if await accounts.primary_card(session, account_id) is not None:
@@ -171,6 +187,7 @@ async def remove_gone_cards(
     successor = await repository.newest(session, account_id)
     if successor is not None:
         await repository.make_primary(session, successor)
+        await _announce(session, successor, EventType.CARD_PRIMARY_CHANGED, now)
         log_event("card.primary_switched", card_id=successor.id, reason="primary_gone")
     return successor
 

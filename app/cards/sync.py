@@ -9,12 +9,14 @@ mistaken for a leftover.
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import repository as accounts
 from app.cards import repository
 from app.cards.service import remove_gone_cards
+from app.core.clock import Clock
 from app.core.observability import log_event
 from app.models import Card
 from app.payments.errors import PROVIDER_ERRORS
@@ -41,7 +43,7 @@ class CardSync:
 
 
 async def sync_account(
-    session: AsyncSession, provider: PaymentProvider, account_id: str
+    session: AsyncSession, provider: PaymentProvider, account_id: str, now: datetime
 ) -> CardSync:
     """Make an account's cards match the provider's payment methods, keeping one primary."""
     result = CardSync(account_id)
@@ -66,7 +68,7 @@ async def sync_account(
         ):
             result.refreshed.append(card.id)
     result.removed = [card.id for card in gone]
-    promoted = await remove_gone_cards(session, account_id, gone)
+    promoted = await remove_gone_cards(session, account_id, gone, now)
     result.promoted = promoted.id if promoted is not None else None
     # What is left there has no card here: an add whose commit failed after the attach, or a
     # removal whose detach failed after the commit. Nobody sees or charges it; detach it.
@@ -99,6 +101,7 @@ class SyncReport:
 async def sync_accounts(
     sessionmaker: async_sessionmaker[AsyncSession],
     providers: ProviderFactory,
+    clock: Clock,
     only: str | None = None,
 ) -> SyncReport:
     """Repair every account with a provider customer (or just `only`), one at a time."""
@@ -108,7 +111,7 @@ async def sync_accounts(
     for account_id in account_ids:
         try:
             async with sessionmaker() as session, session.begin():
-                result = await sync_account(session, providers(session), account_id)
+                result = await sync_account(session, providers(session), account_id, clock.now())
         except PROVIDER_ERRORS as exc:
             logger.warning("card sync failed", extra={"account_id": account_id, "error": str(exc)})
             report.failed[account_id] = exc.detail

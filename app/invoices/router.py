@@ -244,6 +244,6 @@ async def void_invoice(
     responses=error_responses(*ADMIN_ERRORS, InvoiceNotFound, InvoiceNotOpen),
 )
 async def mark_invoice_uncollectible(
-    invoice_id: str, session: SessionDep, _admin: AdminScope
+    invoice_id: str, session: SessionDep, _admin: AdminScope, clock: ClockDep
 ) -> Invoice:
-    return Invoice.build(await service.mark_uncollectible(session, invoice_id))
+    return Invoice.build(await service.mark_uncollectible(session, invoice_id, clock.now()))

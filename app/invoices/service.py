@@ -27,7 +27,9 @@ from app.core.errors import FieldProblem, ValidationFailed
 from app.core.ids import new_id
 from app.core.observability import count_charge, count_invoice_transition, log_event
 from app.core.pagination import Cursor
+from app.events.types import EventType
 from app.invoices import repository
+from app.invoices.announce import announce
 from app.invoices.errors import (
     InvoiceNotDraft,
     InvoiceNotFinalized,
@@ -66,12 +68,13 @@ def _move(invoice: Invoice, status: InvoiceStatus) -> None:
     invoice.status = status
 
 
-def _mark_paid(invoice: Invoice, now: datetime) -> None:
+async def _mark_paid(session: AsyncSession, invoice: Invoice, now: datetime) -> None:
     _move(invoice, InvoiceStatus.PAID)
     invoice.amount_paid = invoice.total
     invoice.paid_at = now
     invoice.next_payment_attempt = None
     log_event("invoice.paid", invoice_id=invoice.id, number=invoice.number, amount=invoice.total)
+    await announce(session, invoice, EventType.INVOICE_PAID, now)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -235,10 +238,11 @@ async def finalize_invoice(
     invoice.billing_snapshot = snapshot.model_dump(mode="json")
     invoice.finalized_at = now
     invoice.due_date = now
-    await session.flush()
     log_event("invoice.finalized", invoice_id=invoice.id, number=invoice.number)
+    # Announced as finalized and not yet charged; the charge's outcome is an event of its own.
+    await announce(session, invoice, EventType.INVOICE_FINALIZED, now)
     if invoice.total == 0:
-        _mark_paid(invoice, now)
+        await _mark_paid(session, invoice, now)
     else:
         await charge(session, provider, invoice, now, schedule, ChargeKind.FIRST)
     await session.flush()
@@ -254,12 +258,12 @@ async def void_invoice(session: AsyncSession, invoice_id: str, now: datetime) ->
     _move(invoice, InvoiceStatus.VOIDED)
     invoice.voided_at = now
     invoice.next_payment_attempt = None
-    await session.flush()
     log_event("invoice.voided", invoice_id=invoice.id, number=invoice.number)
-    return await repository.load_detail(session, invoice)
+    await announce(session, invoice, EventType.INVOICE_VOIDED, now)
+    return invoice
 
 
-async def mark_uncollectible(session: AsyncSession, invoice_id: str) -> Invoice:
+async def mark_uncollectible(session: AsyncSession, invoice_id: str, now: datetime) -> Invoice:
     invoice = await _locked(session, invoice_id)
     if invoice.is_draft or invoice.status not in OPEN:
         raise InvoiceNotOpen(
@@ -268,9 +272,9 @@ async def mark_uncollectible(session: AsyncSession, invoice_id: str) -> Invoice:
         )
     _move(invoice, InvoiceStatus.NOT_PAID)
     invoice.next_payment_attempt = None
-    await session.flush()
     log_event("invoice.marked_uncollectible", invoice_id=invoice.id, number=invoice.number)
-    return await repository.load_detail(session, invoice)
+    await announce(session, invoice, EventType.INVOICE_NOT_PAID, now)
+    return invoice
 
 
 # --- paying ------------------------------------------------------------------------------
@@ -361,18 +365,21 @@ async def charge(
     count_charge(attempt.outcome.value)
     if attempt.outcome is PaymentOutcome.SUCCEEDED:
         invoice.failure_reason = None
-        _mark_paid(invoice, now)
-    else:
-        invoice.failure_reason = attempt.decline_code or attempt.outcome.value
-        _schedule_after_failure(invoice, now, schedule, kind)
-        log_event(
-            "invoice.payment_failed",
-            invoice_id=invoice.id,
-            number=invoice.number,
-            reason=invoice.failure_reason,
-            status=invoice.status.value,
-        )
-    await session.flush()
+        await _mark_paid(session, invoice, now)
+        return attempt
+    invoice.failure_reason = attempt.decline_code or attempt.outcome.value
+    was_not_paid = invoice.status is InvoiceStatus.NOT_PAID
+    _schedule_after_failure(invoice, now, schedule, kind)
+    log_event(
+        "invoice.payment_failed",
+        invoice_id=invoice.id,
+        number=invoice.number,
+        reason=invoice.failure_reason,
+        status=invoice.status.value,
+    )
+    await announce(session, invoice, EventType.INVOICE_PAYMENT_FAILED, now)
+    if invoice.status is InvoiceStatus.NOT_PAID and not was_not_paid:
+        await announce(session, invoice, EventType.INVOICE_NOT_PAID, now)
     return attempt
 
 
@@ -417,7 +424,7 @@ async def apply_payment_event(
             attempt.decline_code = None
         if invoice.status in PAYABLE or invoice.status is InvoiceStatus.PAYMENT_PENDING:
             invoice.failure_reason = None
-            _mark_paid(invoice, now)
+            await _mark_paid(session, invoice, now)
     elif attempt is not None and attempt.outcome is PaymentOutcome.SUCCEEDED:
         # The provider reports a failure for a payment we recorded as successful only when
         # events arrive out of order; the success is the later truth.
@@ -425,6 +432,7 @@ async def apply_payment_event(
     elif invoice.status is InvoiceStatus.PAYMENT_PENDING:
         invoice.failure_reason = decline_code or "card_declined"
         _move(invoice, InvoiceStatus.PAYMENT_DUE)
+        await announce(session, invoice, EventType.INVOICE_PAYMENT_FAILED, now)
     await session.flush()
 
 

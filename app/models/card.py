@@ -35,3 +35,6 @@ class Card(Base):
     exp_year: Mapped[int] = mapped_column(Integer)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    # The expiry (year * 12 + month - 1) last announced by a `card.expiring` event: each
+    # expiry is announced once, and a renewed card's new expiry again when it draws near.
+    expiry_announced_for: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -38,7 +38,7 @@ async def _apply(session: AsyncSession, event: ProviderEvent, now: datetime) -> 
                 now=now,
             )
         case PaymentMethodDetached():
-            await remove_detached_card(session, event.payment_method_id)
+            await remove_detached_card(session, event.payment_method_id, now)
         case PaymentMethodRenewed():
             await refresh_card(
                 session,

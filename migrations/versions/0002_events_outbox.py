@@ -1,4 +1,4 @@
-"""events outbox, webhook endpoints and deliveries
+"""events outbox, webhook endpoints and deliveries; cards remember their expiry notice
 
 Revision ID: 0002_events_outbox
 Revises: 0001
@@ -19,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('cards', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('expiry_announced_for', sa.Integer(), nullable=True))
+
     op.create_table('events',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -97,3 +100,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_events_account_id_seq')
 
     op.drop_table('events')
+    with op.batch_alter_table('cards', schema=None) as batch_op:
+        batch_op.drop_column('expiry_announced_for')

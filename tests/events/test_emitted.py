@@ -1,13 +1,17 @@
 """Every listed change writes its event in its own transaction: an event exists if and only
 if the change committed, and its data.object is the resource as the API shows it."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from app.cards.expiry import ExpiryScanner, announce_expiring_cards
 from app.invoices.collection import collect_due
+from app.payments.errors import PaymentProviderUnavailable
+from app.payments.provider import ChargeRequest, ChargeResult, CustomerDetails
+from app.sandbox.provider import SandboxProvider
 from tests.factories import (
     create_billed_invoice,
     create_card,
@@ -16,6 +20,7 @@ from tests.factories import (
     finalize_invoice,
     set_billing_details,
 )
+from tests.test_collection import collector
 
 ACCOUNT = "acct_emitted"
 
@@ -101,7 +106,7 @@ class TestInvoiceEvents:
         for _ in range(3):
             shown = (await client.get(f"/v1/invoices/{due['id']}", headers=user)).json()
             clock.set(parse(shown["next_payment_attempt"]))
-            await collect_due(app.state.collector)
+            await collect_due(collector(app))
 
         events = [e for e in await events_of(client, admin) if e["type"].startswith("invoice.")]
         assert types(events) == [
@@ -114,9 +119,9 @@ class TestInvoiceEvents:
         assert {f["failure_reason"] for f in failed} == {"card_declined"}
         assert all(f["next_payment_attempt"] for f in failed[:4])
         assert failed[4]["next_payment_attempt"] is None
-        assert all("next_action" in f for f in failed)
         final = (await client.get(f"/v1/invoices/{due['id']}", headers=user)).json()
-        assert events[6]["data"]["object"] == final == {**final, "status": "not_paid"}
+        assert final["status"] == "not_paid"
+        assert events[6]["data"]["object"] == final
 
     async def test_voided_and_marked_uncollectible(self, client, admin, user):
         await create_project(client, admin, ACCOUNT)
@@ -141,3 +146,93 @@ class TestInvoiceEvents:
         events = await events_of(client, admin)
         assert types(events)[-2:] == ["card.primary_changed", "invoice.paid"]
         assert events[-1]["data"]["object"]["id"] == due["id"]
+
+
+class _ProviderDown(SandboxProvider):
+    """The sandbox, unreachable once `down` is set: its charge and customer updates fail."""
+
+    def __init__(self, session: Any, settings: Any, clock: Any, down: list[bool]) -> None:
+        super().__init__(session, settings, clock)
+        self._down = down
+
+    async def update_customer(self, customer_id: str, details: CustomerDetails) -> None:
+        if self._down:
+            raise PaymentProviderUnavailable("The payment provider did not answer.")
+        await super().update_customer(customer_id, details)
+
+    async def charge(self, request: ChargeRequest) -> ChargeResult:
+        if self._down:
+            raise PaymentProviderUnavailable("The payment provider did not answer.")
+        return await super().charge(request)
+
+
+@pytest.mark.sandbox_only
+class TestRolledBackChangesAnnounceNothing:
+    """The event is written before the step that fails: it must roll back with the change."""
+
+    @pytest.fixture
+    def down(self) -> list[bool]:
+        return []
+
+    @pytest.fixture
+    def provider_factory(self, settings, clock, down):  # type: ignore[no-untyped-def]
+        return lambda session: _ProviderDown(session, settings, clock, down)
+
+    async def test_a_finalization_whose_charge_fails(self, client, admin, user, down):
+        await create_project(client, admin, ACCOUNT)
+        await set_billing_details(client, user)
+        await create_card(client, user)
+        draft = await create_invoice(client, admin, ACCOUNT)
+        before = await events_of(client, admin)
+        down.append(True)
+        response = await client.post(f"/v1/admin/invoices/{draft['id']}/finalize", headers=admin)
+        assert response.status_code == 503
+        assert await events_of(client, admin) == before
+        down.clear()
+        await finalize_invoice(client, admin, draft["id"])
+        after = types(await events_of(client, admin))[len(before) :]
+        assert after == ["invoice.finalized", "invoice.paid"]
+
+    async def test_billing_details_the_provider_did_not_take(self, client, admin, user, down):
+        await set_billing_details(client, user)
+        down.append(True)
+        response = await client.patch("/v1/billing-details", headers=user, json={"name": "X"})
+        assert response.status_code == 503
+        assert types(await events_of(client, admin)) == ["billing_details.updated"]
+
+
+class TestCardExpiry:
+    async def test_expiring_soon_is_shown_and_announced_once(self, app, client, admin, user, clock):
+        clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+        # Valid through 31 December: its month ends 37 days from now, not yet "soon".
+        december = await create_card(client, user, exp_month=12, exp_year=2026)
+        later = await create_card(client, user, "5555555555554444", exp_month=1, exp_year=2027)
+        assert [december["is_expiring_soon"], later["is_expiring_soon"]] == [False, False]
+        scanner = ExpiryScanner(app.state.runtime.sessionmaker, clock)
+        assert await announce_expiring_cards(scanner) == 0
+
+        clock.set(datetime(2026, 12, 2, 0, 0, tzinfo=UTC))  # 30 days before 1 January
+        assert await announce_expiring_cards(scanner) == 1
+        assert await announce_expiring_cards(scanner) == 0
+        shown = {
+            card["id"]: card
+            for card in (await client.get("/v1/cards", headers=user)).json()["data"]
+        }
+        assert shown[december["id"]]["is_expiring_soon"] is True
+        assert shown[later["id"]]["is_expiring_soon"] is False
+        expiring = [e for e in await events_of(client, admin) if e["type"] == "card.expiring"]
+        assert [e["data"]["object"]["id"] for e in expiring] == [december["id"]]
+        assert expiring[0]["data"]["object"]["is_expiring_soon"] is True
+
+        clock.set(datetime(2027, 1, 1, 0, 0, tzinfo=UTC))  # expired now; January's turn
+        assert await announce_expiring_cards(scanner) == 0
+        clock.set(datetime(2027, 1, 2, 0, 0, tzinfo=UTC))
+        assert await announce_expiring_cards(scanner) == 1
+        shown = {
+            card["id"]: card
+            for card in (await client.get("/v1/cards", headers=user)).json()["data"]
+        }
+        assert (shown[december["id"]]["is_expired"], shown[december["id"]]["is_expiring_soon"]) == (
+            True,
+            False,
+        )
