@@ -77,3 +77,11 @@ async def primary_card(session: AsyncSession, account_id: str) -> Card | None:
         select(Card).where(Card.account_id == account_id, Card.is_primary.is_(True))
     )
     return result.scalar_one_or_none()
+
+
+async def id_by_customer(session: AsyncSession, customer_id: str) -> str | None:
+    """The account whose customer at the provider this is."""
+    result = await session.execute(
+        select(Account.id).where(Account.provider_customer_id == customer_id)
+    )
+    return result.scalar_one_or_none()

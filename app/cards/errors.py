@@ -24,3 +24,13 @@ class CardExpired(Conflict):
 class PrimaryCardCannotBeDeleted(Conflict):
     code = "primary_card_cannot_be_deleted"
     title = "Primary card cannot be deleted"
+
+
+class SetupIntentNotFound(NotFound):
+    code = "setup_intent_not_found"
+    title = "Setup intent not found"
+
+
+class SetupIntentIncomplete(Conflict):
+    code = "setup_intent_incomplete"
+    title = "Setup intent incomplete"

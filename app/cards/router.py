@@ -3,15 +3,17 @@
 from fastapi import APIRouter, Response, status
 
 from app.accounts.dependencies import CurrentAccount
-from app.cards import service
+from app.cards import service, setup_intents
 from app.cards.errors import (
     CardAlreadyAdded,
     CardExpired,
     CardLimitReached,
     CardNotFound,
     PrimaryCardCannotBeDeleted,
+    SetupIntentIncomplete,
+    SetupIntentNotFound,
 )
-from app.cards.schemas import Card, CardCreate, CardList
+from app.cards.schemas import Card, CardCreate, CardList, SetupIntent
 from app.core.auth import AUTH_ERRORS
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
@@ -38,26 +40,72 @@ async def list_cards(session: SessionDep, account_id: CurrentAccount, clock: Clo
 
 
 @router.post(
+    "/setup-intents",
+    name="create_setup_intent",
+    status_code=status.HTTP_201_CREATED,
+    summary="Start saving a card (3-D Secure ready)",
+    description=(
+        "A setup intent on the account's customer, for charges made without the cardholder "
+        "(`usage=off_session` at Stripe). The frontend confirms it with the `client_secret` "
+        "(Stripe.js `confirmCardSetup`, which runs the bank's challenge if it asks for one; "
+        "sandbox: `POST /v1/sandbox/setup-intents/{id}/confirm`), then adds the card with "
+        '`POST /v1/cards {"setup_intent": id}`.'
+    ),
+    responses=error_responses(*AUTH_ERRORS, *PROVIDER_ERRORS),
+)
+async def create_setup_intent(
+    session: SessionDep, account_id: CurrentAccount, provider: ProviderDep
+) -> SetupIntent:
+    return SetupIntent.build(await setup_intents.create_setup_intent(session, provider, account_id))
+
+
+@router.get(
+    "/setup-intents/{setup_intent_id}",
+    name="get_setup_intent",
+    summary="Get a setup intent's status",
+    description=(
+        "`requires_payment_method`, `requires_action` (the bank's challenge is waiting), "
+        "`succeeded` (add the card) or `canceled`; `last_error` says why the last "
+        "confirmation failed."
+    ),
+    responses=error_responses(*AUTH_ERRORS, SetupIntentNotFound, *PROVIDER_ERRORS),
+)
+async def get_setup_intent(
+    setup_intent_id: str, session: SessionDep, account_id: CurrentAccount, provider: ProviderDep
+) -> SetupIntent:
+    intent = await setup_intents.get_setup_intent(session, provider, account_id, setup_intent_id)
+    return SetupIntent.build(intent)
+
+
+@router.post(
     "",
     name="create_card",
     status_code=status.HTTP_201_CREATED,
     summary="Add a card",
     description=(
-        "Adds a card from a provider payment-method token. The account's first card becomes "
-        "its primary card (and its `payment_due` invoices are charged to it at once). "
-        "Declined cards answer 402 with the decline code."
+        "Adds the card of a succeeded setup intent (`setup_intent`; the same intent again "
+        "answers 200 with the same card), or of a payment-method token for a card that needs "
+        "no authentication (`payment_method`). The account's first card becomes its primary "
+        "card (and its `payment_due` invoices are charged to it at once). Declined cards "
+        "answer 402 with the decline code."
     ),
-    responses=error_responses(
-        *AUTH_ERRORS,
-        CardDeclined,
-        PaymentMethodNotFound,
-        CardAlreadyAdded,
-        CardLimitReached,
-        *PROVIDER_ERRORS,
-    ),
+    responses={
+        200: {"model": Card, "description": "This setup intent's card was added already."},
+        **error_responses(
+            *AUTH_ERRORS,
+            CardDeclined,
+            PaymentMethodNotFound,
+            SetupIntentNotFound,
+            CardAlreadyAdded,
+            CardLimitReached,
+            SetupIntentIncomplete,
+            *PROVIDER_ERRORS,
+        ),
+    },
 )
 async def create_card(
     body: CardCreate,
+    response: Response,
     session: SessionDep,
     account_id: CurrentAccount,
     provider: ProviderDep,
@@ -65,6 +113,14 @@ async def create_card(
     settings: SettingsDep,
 ) -> Card:
     now = clock.now()
+    if body.setup_intent is not None:
+        card, added = await setup_intents.add_card_from_setup_intent(
+            session, provider, account_id, body.setup_intent, now, settings.retry_schedule
+        )
+        if not added:
+            response.status_code = status.HTTP_200_OK
+        return Card.build(card, now)
+    assert body.payment_method is not None, "CardCreate holds exactly one"
     card = await service.add_card(
         session, provider, account_id, body.payment_method, now, settings.retry_schedule
     )

@@ -1,20 +1,65 @@
 from datetime import datetime, timedelta
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from app.core.pagination import Page
 from app.core.schemas import InputSchema, Schema, UtcDatetime
 from app.models import Card as CardModel
+from app.payments.provider import SetupIntentInfo, SetupStatus
 
 
 class CardCreate(InputSchema):
-    payment_method: str = Field(
+    """Exactly one of `setup_intent` (the way to save a card, 3-D Secure included) or
+    `payment_method` (a card that needs no authentication)."""
+
+    payment_method: str | None = Field(
+        default=None,
         min_length=3,
         max_length=255,
         pattern=r"^pm_[A-Za-z0-9_]+$",
         description="A payment-method token made by the provider (Stripe.js, or the sandbox).",
         examples=["pm_card_visa"],
     )
+    setup_intent: str | None = Field(
+        default=None,
+        min_length=6,
+        max_length=255,
+        pattern=r"^seti_[A-Za-z0-9_]+$",
+        description=(
+            "A succeeded setup intent of this account (`POST /v1/cards/setup-intents`): its "
+            "card is added. The same intent again answers 200 with the same card."
+        ),
+        examples=["seti_1QbX2Y3Z4a5b6c7d"],
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.payment_method is None) == (self.setup_intent is None):
+            raise ValueError("give exactly one of payment_method or setup_intent")
+        return self
+
+
+class SetupIntent(Schema):
+    """A card being saved: confirmed by the frontend (Stripe.js `confirmCardSetup` with the
+    `client_secret`), which runs the bank's 3-D Secure challenge if it asks for one."""
+
+    id: str = Field(examples=["seti_1QbX2Y3Z4a5b6c7d"])
+    client_secret: str = Field(examples=["seti_1QbX2Y3Z4a5b6c7d_secret_Pq8rS1tU6vW"])
+    status: SetupStatus
+    last_error: str | None = Field(
+        description="Why the last confirmation failed: `authentication_failed`, a decline code.",
+        examples=[None],
+    )
+
+    @classmethod
+    def build(cls, intent: SetupIntentInfo) -> "SetupIntent":
+        return cls(
+            id=intent.provider_id,
+            client_secret=intent.client_secret,
+            status=intent.status,
+            last_error=intent.last_error,
+        )
 
 
 class Card(Schema):

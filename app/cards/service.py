@@ -29,8 +29,8 @@ from app.core.observability import log_event
 from app.events import service as events
 from app.events.types import EventType
 from app.invoices.service import pay_due_with_new_primary
-from app.models import Card
-from app.payments.provider import PaymentProvider
+from app.models import Account, Card
+from app.payments.provider import PaymentMethodInfo, PaymentProvider
 
 MAX_CARDS_PER_ACCOUNT = 10
 
@@ -63,30 +63,68 @@ async def add_card(
 ) -> Card:
     """Add a card; the account's first card becomes primary and pays what is due at once."""
     account = await accounts.lock(session, account_id)
-    existing = await repository.count(session, account_id)
-    if existing >= MAX_CARDS_PER_ACCOUNT:
-        raise CardLimitReached(
-            f"An account holds at most {MAX_CARDS_PER_ACCOUNT} cards; remove one first."
-        )
-    customer_id = await ensure_customer(session, provider, account)
+    customer_id = await _room_for_a_card(session, provider, account)
     # Duplicates are refused before anything is attached, so a refused card leaves no trace
     # at the provider.
     described = await provider.retrieve_payment_method(payment_method)
-    if await repository.has_fingerprint(session, account_id, described.fingerprint):
-        raise CardAlreadyAdded(
-            f"This {described.brand} card ending {described.last4} is already added."
-        )
+    await _refuse_duplicate(session, account_id, described)
     attached = await provider.attach_payment_method(customer_id, described.provider_id)
+    return await _keep(session, provider, account_id, customer_id, attached, now, retry_schedule)
+
+
+async def add_set_up_card(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account: Account,
+    payment_method: str,
+    now: datetime,
+    retry_schedule: Sequence[timedelta],
+) -> Card:
+    """Add the card a succeeded setup intent saved; the caller holds the account's lock."""
+    customer_id = await _room_for_a_card(session, provider, account)
+    saved = await provider.saved_payment_method(customer_id, payment_method)
+    await _refuse_duplicate(session, account.id, saved)
+    return await _keep(session, provider, account.id, customer_id, saved, now, retry_schedule)
+
+
+async def _room_for_a_card(
+    session: AsyncSession, provider: PaymentProvider, account: Account
+) -> str:
+    """The account's provider customer, if the account may hold one more card."""
+    if await repository.count(session, account.id) >= MAX_CARDS_PER_ACCOUNT:
+        raise CardLimitReached(
+            f"An account holds at most {MAX_CARDS_PER_ACCOUNT} cards; remove one first."
+        )
+    return await ensure_customer(session, provider, account)
+
+
+async def _refuse_duplicate(
+    session: AsyncSession, account_id: str, method: PaymentMethodInfo
+) -> None:
+    if await repository.has_fingerprint(session, account_id, method.fingerprint):
+        raise CardAlreadyAdded(f"This {method.brand} card ending {method.last4} is already added.")
+
+
+async def _keep(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account_id: str,
+    customer_id: str,
+    method: PaymentMethodInfo,
+    now: datetime,
+    retry_schedule: Sequence[timedelta],
+) -> Card:
+    is_first = await repository.count(session, account_id) == 0
     card = Card(
         id=new_id("card"),
         account_id=account_id,
-        provider_payment_method_id=attached.provider_id,
-        fingerprint=attached.fingerprint,
-        brand=attached.brand,
-        last4=attached.last4,
-        exp_month=attached.exp_month,
-        exp_year=attached.exp_year,
-        is_primary=existing == 0,
+        provider_payment_method_id=method.provider_id,
+        fingerprint=method.fingerprint,
+        brand=method.brand,
+        last4=method.last4,
+        exp_month=method.exp_month,
+        exp_year=method.exp_year,
+        is_primary=is_first,
         created_at=now,
     )
     await repository.add(session, card)

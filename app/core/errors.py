@@ -44,6 +44,8 @@ class BillingError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
+    # The body's schema in the OpenAPI document: `Problem`, or one with extension members.
+    problem_model: ClassVar[type[Problem]] = Problem
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.title
@@ -67,6 +69,10 @@ class BillingError(Exception):
     def documented_problems(cls) -> tuple[tuple[str, str], ...]:
         """The (code, title) pairs this class can answer with, for the OpenAPI document."""
         return ((cls.code, cls.title),)
+
+    def extensions(self) -> dict[str, Any]:
+        """RFC 9457 extension members this problem adds to its body."""
+        return {}
 
 
 def problem_type(code: str) -> str:
@@ -146,6 +152,7 @@ def problem_response(
     detail: str,
     errors: list[FieldProblem] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": problem_type(code),
@@ -157,6 +164,7 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = [error.model_dump() for error in errors]
+    body.update(extensions or {})
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -168,6 +176,7 @@ def render(error: BillingError) -> JSONResponse:
         detail=error.detail,
         errors=error.field_errors(),
         headers=error.headers(),
+        extensions=error.extensions(),
     )
 
 

@@ -9,15 +9,19 @@ from app.core.errors import PROBLEM_JSON, BillingError, Problem, ValidationFaile
 def error_responses(*errors: type[BillingError]) -> dict[int | str, dict[str, Any]]:
     """One entry per status, naming every code (a validation error is always possible)."""
     by_status: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    # A problem with extension members (`next_action`) is the body schema of its status.
+    models: dict[int, type[Problem]] = {}
     listed: tuple[type[BillingError], ...] = (ValidationFailed, *errors)
     for error in listed:
         by_status[error.status].extend(error.documented_problems())
+        if error.problem_model is not Problem:
+            models[error.status] = error.problem_model
     responses: dict[int | str, dict[str, Any]] = {}
     for status, problems in sorted(by_status.items()):
         description = "; ".join(f"`{code}`: {title}" for code, title in problems)
         code, title = problems[0]
         responses[status] = {
-            "model": Problem,
+            "model": models.get(status, Problem),
             "description": description,
             "content": {
                 PROBLEM_JSON: {

@@ -1,4 +1,9 @@
-from app.core.errors import Conflict, NotFound
+from typing import Any
+
+from pydantic import Field
+
+from app.core.errors import BillingError, Conflict, NotFound, Problem
+from app.invoices.schemas import NextAction
 
 
 class InvoiceNotFound(NotFound):
@@ -34,3 +39,29 @@ class InvoiceNotPayable(Conflict):
 class NoPaymentMethod(Conflict):
     code = "no_payment_method"
     title = "No payment method"
+
+
+class AuthenticationProblem(Problem):
+    """A problem document that can carry the challenge the frontend must run."""
+
+    next_action: NextAction | None = Field(
+        default=None,
+        description="With `authentication_required`: the cardholder's challenge to run.",
+    )
+
+
+class AuthenticationRequired(BillingError):
+    """The bank asks the cardholder to authenticate the charge (3-D Secure): 402, with the
+    challenge the frontend runs in the problem's `next_action`."""
+
+    status = 402
+    code = "authentication_required"
+    title = "Payment needs authentication"
+    problem_model = AuthenticationProblem
+
+    def __init__(self, next_action: NextAction, detail: str) -> None:
+        self.next_action = next_action
+        super().__init__(detail)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"next_action": self.next_action.model_dump()}

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.pagination import Cursor, after_cursor
-from app.models import Account, Invoice, InvoiceStatus, PaymentAttempt
+from app.models import Account, Invoice, InvoiceStatus, PaymentAttempt, PaymentOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,4 +142,21 @@ async def claim_due(
     )
     if exclude:
         statement = statement.where(Invoice.id.not_in(exclude))
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def open_payment(session: AsyncSession, invoice_id: str) -> PaymentAttempt | None:
+    """The invoice's attempt whose payment the provider may still take: it waits for the
+    cardholder, or failed the challenge and is not withdrawn yet (its client secret is kept
+    until then). At most one: every new charge settles it first."""
+    statement = (
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.invoice_id == invoice_id,
+            PaymentAttempt.client_secret.is_not(None),
+            PaymentAttempt.outcome != PaymentOutcome.SUCCEEDED,
+        )
+        .order_by(PaymentAttempt.id.desc())
+        .limit(1)
+    )
     return (await session.execute(statement)).scalar_one_or_none()

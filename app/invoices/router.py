@@ -16,6 +16,7 @@ from app.core.runtime import ClockDep, SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN
 from app.invoices import service
 from app.invoices.errors import (
+    AuthenticationRequired,
     InvoiceNotDraft,
     InvoiceNotFinalized,
     InvoiceNotFound,
@@ -156,11 +157,15 @@ async def get_invoice_pdf(
     summary="Pay an invoice now with the primary card",
     description=(
         "For `payment_due` and `not_paid` invoices. A declined charge answers 402 with the "
-        "decline code; the attempt is recorded on the invoice."
+        "decline code; the attempt is recorded on the invoice. When the bank asks the "
+        "cardholder to authenticate (3-D Secure), 402 `authentication_required` carries the "
+        "challenge in `next_action` (the same one while it waits); once passed, the invoice "
+        "is paid (calling pay again finds it so, and never charges twice)."
     ),
     responses=error_responses(
         *AUTH_ERRORS,
         CardDeclined,
+        AuthenticationRequired,
         InvoiceNotFound,
         InvoiceNotPayable,
         NoPaymentMethod,
@@ -228,12 +233,16 @@ async def finalize_invoice(
     description=(
         "From `payment_pending`, `payment_due` or `not_paid`. A paid invoice cannot be voided."
     ),
-    responses=error_responses(*ADMIN_ERRORS, InvoiceNotFound, InvoiceNotVoidable),
+    responses=error_responses(*ADMIN_ERRORS, InvoiceNotFound, InvoiceNotVoidable, *PROVIDER_ERRORS),
 )
 async def void_invoice(
-    invoice_id: str, session: SessionDep, _admin: AdminScope, clock: ClockDep
+    invoice_id: str,
+    session: SessionDep,
+    _admin: AdminScope,
+    provider: ProviderDep,
+    clock: ClockDep,
 ) -> Invoice:
-    return Invoice.build(await service.void_invoice(session, invoice_id, clock.now()))
+    return Invoice.build(await service.void_invoice(session, provider, invoice_id, clock.now()))
 
 
 @admin_router.post(

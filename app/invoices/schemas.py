@@ -1,4 +1,4 @@
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 import pycountry
 from pydantic import Field, computed_field, field_validator, model_validator
@@ -76,6 +76,20 @@ class PaymentAttempt(Schema):
     decline_code: str | None = Field(examples=["insufficient_funds"])
 
 
+class NextAction(Schema):
+    """What the customer must do before the invoice can be paid: the bank's challenge."""
+
+    type: Literal["authenticate"] = "authenticate"
+    payment_intent: str = Field(examples=["pi_3QbX2Y3Z4a5b6c7d"])
+    client_secret: str = Field(
+        description=(
+            "Run the challenge with Stripe.js `confirmCardPayment(client_secret)` (sandbox: "
+            "`POST /v1/sandbox/payment-intents/{payment_intent}/authenticate`)."
+        ),
+        examples=["pi_3QbX2Y3Z4a5b6c7d_secret_4fG7hJ2kL9mN3pQ8rS1tU6vW"],
+    )
+
+
 class InvoiceSummary(Schema):
     """An invoice as lists show it: everything but its lines and payment attempts.
 
@@ -108,6 +122,13 @@ class InvoiceSummary(Schema):
     attempt_count: int
     next_payment_attempt: UtcDatetime | None
     failure_reason: str | None = Field(examples=["insufficient_funds"])
+    next_action: NextAction | None = Field(
+        default=None,
+        description=(
+            "Set while a charge waits for the cardholder's 3-D Secure challenge "
+            "(`failure_reason: authentication_required`); always null in lists."
+        ),
+    )
     billing_details: BillingSnapshot | None = Field(
         validation_alias="billing_snapshot",
         description="Billing details as they were at finalization; null for a draft.",
@@ -133,6 +154,22 @@ class Invoice(InvoiceSummary):
 
     lines: list[InvoiceLine]
     payment_attempts: list[PaymentAttempt]
+
+    @classmethod
+    def build(cls, invoice: InvoiceModel) -> Self:
+        built = cls.model_validate(invoice)
+        built.next_action = next_action(invoice)
+        return built
+
+
+def next_action(invoice: InvoiceModel) -> NextAction | None:
+    """The challenge the invoice waits for (needs its payment attempts loaded)."""
+    attempt = invoice.awaiting_authentication
+    if attempt is None or attempt.provider_payment_id is None or attempt.client_secret is None:
+        return None
+    return NextAction(
+        payment_intent=attempt.provider_payment_id, client_secret=attempt.client_secret
+    )
 
 
 class InvoiceList(Page[InvoiceSummary]):

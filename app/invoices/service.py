@@ -31,6 +31,7 @@ from app.events.types import EventType
 from app.invoices import repository
 from app.invoices.announce import announce
 from app.invoices.errors import (
+    AuthenticationRequired,
     InvoiceNotDraft,
     InvoiceNotFinalized,
     InvoiceNotFound,
@@ -40,10 +41,10 @@ from app.invoices.errors import (
     NoPaymentMethod,
 )
 from app.invoices.repository import InvoiceFilters
-from app.invoices.schemas import MAX_AMOUNT, InvoiceCreate
+from app.invoices.schemas import MAX_AMOUNT, InvoiceCreate, NextAction
 from app.models import Card, Invoice, InvoiceLine, InvoiceStatus, PaymentAttempt, PaymentOutcome
-from app.payments.errors import PROVIDER_ERRORS, CardDeclined
-from app.payments.provider import ChargeRequest, PaymentProvider
+from app.payments.errors import AUTHENTICATION_REQUIRED, PROVIDER_ERRORS, CardDeclined
+from app.payments.provider import ChargeRequest, PaymentProvider, PaymentStatus
 from app.projects.service import get_project
 
 VOIDABLE = frozenset(
@@ -222,6 +223,12 @@ async def _locked_for_charge(
     return invoice
 
 
+async def lock_for_payment(session: AsyncSession, invoice_id: str) -> None:
+    """Take the locks a charge of the invoice takes, for news of one of its payments that
+    comes with a change at the provider (the sandbox's challenge)."""
+    await _locked_for_charge(session, invoice_id)
+
+
 async def finalize_invoice(
     session: AsyncSession,
     provider: PaymentProvider,
@@ -249,12 +256,21 @@ async def finalize_invoice(
     return await repository.load_detail(session, invoice)
 
 
-async def void_invoice(session: AsyncSession, invoice_id: str, now: datetime) -> Invoice:
+async def void_invoice(
+    session: AsyncSession, provider: PaymentProvider, invoice_id: str, now: datetime
+) -> Invoice:
     invoice = await _locked(session, invoice_id)
     if invoice.status not in VOIDABLE:
         raise InvoiceNotVoidable(
             f"Invoice {invoice_id} is {invoice.status.value}; it cannot be voided."
         )
+    # A payment still waiting for the cardholder is withdrawn first: a voided invoice must
+    # never be paid by a challenge passed afterwards.
+    await _settle_waiting_payment(session, provider, invoice, now)
+    if invoice.status is InvoiceStatus.PAID:
+        # The cardholder got there first: that is a fact to keep, and the void is refused.
+        await commit(session)
+        raise InvoiceNotVoidable(f"Invoice {invoice_id} was just paid; it cannot be voided.")
     _move(invoice, InvoiceStatus.VOIDED)
     invoice.voided_at = now
     invoice.next_payment_attempt = None
@@ -294,19 +310,38 @@ async def pay_invoice(
             f"Invoice {invoice_id} is {invoice.status.value}; only payment_due or not_paid "
             "invoices can be paid."
         )
-    if await accounts.primary_card(session, account_id) is None:
+    primary = await accounts.primary_card(session, account_id)
+    if primary is None:
         raise NoPaymentMethod("Add a card first: the invoice is charged to the primary card.")
-    attempt = await charge(session, provider, invoice, now, schedule, ChargeKind.MANUAL)
-    if attempt.outcome is not PaymentOutcome.SUCCEEDED:
-        # The attempt and the invoice's new state are facts even though the caller is told
-        # 402: they are committed here, before the error unwinds the request.
-        await commit(session)
-        raise CardDeclined(
-            attempt.decline_code,
-            f"The charge of invoice {invoice.number} was declined ({attempt.decline_code}); "
-            "the invoice is still unpaid.",
-        )
+    waiting = await _settle_waiting_payment(session, provider, invoice, now, keep_for=primary)
+    if waiting is not None and waiting.outcome is PaymentOutcome.REQUIRES_ACTION:
+        # The customer is back for the challenge of a payment already under way: the same
+        # challenge, never a second charge beside it.
+        raise _authentication_required(invoice, waiting)
+    if invoice.status is not InvoiceStatus.PAID:
+        attempt = await charge(session, provider, invoice, now, schedule, ChargeKind.MANUAL)
+        if attempt.outcome is not PaymentOutcome.SUCCEEDED:
+            # The attempt and the invoice's new state are facts even though the caller is told
+            # 402: they are committed here, before the error unwinds the request.
+            await commit(session)
+            if attempt.outcome is PaymentOutcome.REQUIRES_ACTION:
+                raise _authentication_required(invoice, attempt)
+            raise CardDeclined(
+                attempt.decline_code,
+                f"The charge of invoice {invoice.number} was declined ({attempt.decline_code}); "
+                "the invoice is still unpaid.",
+            )
     return await repository.load_detail(session, invoice)
+
+
+def _authentication_required(invoice: Invoice, attempt: PaymentAttempt) -> AuthenticationRequired:
+    assert attempt.provider_payment_id is not None
+    assert attempt.client_secret is not None
+    return AuthenticationRequired(
+        NextAction(payment_intent=attempt.provider_payment_id, client_secret=attempt.client_secret),
+        f"The bank asks the cardholder to authenticate the payment of invoice {invoice.number}: "
+        "run the challenge in `next_action`.",
+    )
 
 
 def _idempotency_key(invoice: Invoice, attempt_number: int, card: Card) -> str:
@@ -328,8 +363,12 @@ async def charge(
     """Charge the account's primary card for the invoice and record the attempt.
 
     The caller holds the account's and the invoice's row locks. A decline is recorded, not
-    raised.
+    raised. A payment of the invoice still waiting for the cardholder is settled first: if it
+    succeeded meanwhile that is the answer, else it is withdrawn, so two can never both pay.
     """
+    settled = await _settle_waiting_payment(session, provider, invoice, now)
+    if settled is not None and settled.outcome is PaymentOutcome.SUCCEEDED:
+        return settled
     card = await accounts.primary_card(session, invoice.account_id)
     attempt_number = invoice.attempt_count + 1
     attempt = PaymentAttempt(
@@ -356,10 +395,16 @@ async def charge(
             )
         )
         attempt.provider_payment_id = result.provider_payment_id
-        attempt.outcome = PaymentOutcome.SUCCEEDED if result.succeeded else PaymentOutcome.FAILED
-        attempt.decline_code = (
-            None if result.succeeded else (result.decline_code or "card_declined")
-        )
+        if result.succeeded:
+            attempt.outcome = PaymentOutcome.SUCCEEDED
+        elif result.client_secret is not None:
+            # Not over: the payment waits for the cardholder's challenge (`next_action`).
+            attempt.outcome = PaymentOutcome.REQUIRES_ACTION
+            attempt.client_secret = result.client_secret
+            attempt.decline_code = AUTHENTICATION_REQUIRED
+        else:
+            attempt.outcome = PaymentOutcome.FAILED
+            attempt.decline_code = result.decline_code or "card_declined"
     invoice.attempt_count = attempt_number
     await repository.add_attempt(session, attempt)
     count_charge(attempt.outcome.value)
@@ -400,13 +445,73 @@ def _schedule_after_failure(
         invoice.next_payment_attempt = None
 
 
+async def _settle_waiting_payment(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    invoice: Invoice,
+    now: datetime,
+    *,
+    keep_for: Card | None = None,
+) -> PaymentAttempt | None:
+    """Settle the invoice's payment the provider may still take (one that waits for the
+    cardholder's challenge, or failed it and is not withdrawn yet), before anything else
+    charges the invoice: if it succeeded, the invoice is paid; otherwise it is withdrawn at the
+    provider, so it can never succeed beside a new charge. A payment still waiting is kept
+    if it is on `keep_for`, the card the customer is paying with now. Returns that attempt.
+    """
+    attempt = await repository.open_payment(session, invoice.id)
+    if attempt is None or attempt.provider_payment_id is None:
+        return None
+    state = await provider.retrieve_payment(attempt.provider_payment_id)
+    waiting = state.status is PaymentStatus.REQUIRES_ACTION
+    if waiting and keep_for is not None and attempt.card_id == keep_for.id:
+        return attempt
+    failure_code = state.failure_code
+    if state.status is not PaymentStatus.SUCCEEDED:
+        state = await provider.cancel_payment(attempt.provider_payment_id)
+    if state.status is PaymentStatus.SUCCEEDED:
+        await _payment_succeeded(session, invoice, attempt, now)
+    else:
+        _payment_failed(invoice, attempt, failure_code)
+        attempt.client_secret = None
+        log_event("invoice.payment_withdrawn", invoice_id=invoice.id, reason=attempt.decline_code)
+    await session.flush()
+    return attempt
+
+
+async def _payment_succeeded(
+    session: AsyncSession, invoice: Invoice, attempt: PaymentAttempt | None, now: datetime
+) -> None:
+    if attempt is not None:
+        attempt.outcome = PaymentOutcome.SUCCEEDED
+        attempt.decline_code = None
+        attempt.client_secret = None
+    if invoice.status in PAYABLE or invoice.status is InvoiceStatus.PAYMENT_PENDING:
+        invoice.failure_reason = None
+        await _mark_paid(session, invoice, now)
+
+
+def _payment_failed(invoice: Invoice, attempt: PaymentAttempt, failure_code: str | None) -> bool:
+    """A payment that waited for the cardholder is over without money: the challenge failed
+    (`authentication_failed`), or it was withdrawn (its reason stays). True if that is news
+    for an unpaid invoice."""
+    if attempt.outcome is not PaymentOutcome.REQUIRES_ACTION:
+        return False
+    attempt.outcome = PaymentOutcome.FAILED
+    attempt.decline_code = failure_code or attempt.decline_code
+    if invoice.status not in PAYABLE:
+        return False
+    invoice.failure_reason = attempt.decline_code
+    return True
+
+
 async def apply_payment_event(
     session: AsyncSession,
     *,
     invoice_id: str,
     provider_payment_id: str,
-    succeeded: bool,
-    decline_code: str | None,
+    status: PaymentStatus,
+    failure_code: str | None,
     now: datetime,
 ) -> None:
     """Reconcile an invoice with the provider's word on one of its payments (webhooks).
@@ -418,19 +523,22 @@ async def apply_payment_event(
     if invoice is None or invoice.is_draft:
         return
     attempt = await repository.get_attempt_by_payment(session, invoice.id, provider_payment_id)
-    if succeeded:
-        if attempt is not None:
-            attempt.outcome = PaymentOutcome.SUCCEEDED
-            attempt.decline_code = None
-        if invoice.status in PAYABLE or invoice.status is InvoiceStatus.PAYMENT_PENDING:
-            invoice.failure_reason = None
-            await _mark_paid(session, invoice, now)
-    elif attempt is not None and attempt.outcome is PaymentOutcome.SUCCEEDED:
-        # The provider reports a failure for a payment we recorded as successful only when
-        # events arrive out of order; the success is the later truth.
-        return
+    if status is PaymentStatus.SUCCEEDED:
+        await _payment_succeeded(session, invoice, attempt, now)
+    elif attempt is not None:
+        # We recorded this payment from the provider's own answer. A failure after a
+        # challenge is news; a failure or a challenge for a payment we hold as succeeded is
+        # an event arriving late (the success is the later truth), and a challenge we
+        # recorded already.
+        if status is PaymentStatus.FAILED and _payment_failed(invoice, attempt, failure_code):
+            await announce(session, invoice, EventType.INVOICE_PAYMENT_FAILED, now)
     elif invoice.status is InvoiceStatus.PAYMENT_PENDING:
-        invoice.failure_reason = decline_code or "card_declined"
+        # The charge's answer was lost before we recorded it; the collector's re-run will.
+        invoice.failure_reason = (
+            AUTHENTICATION_REQUIRED
+            if status is PaymentStatus.REQUIRES_ACTION
+            else (failure_code or "card_declined")
+        )
         _move(invoice, InvoiceStatus.PAYMENT_DUE)
         await announce(session, invoice, EventType.INVOICE_PAYMENT_FAILED, now)
     await session.flush()

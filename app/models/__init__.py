@@ -13,7 +13,12 @@ from app.models.event import (
 )
 from app.models.invoice import Invoice, InvoiceLine, InvoiceStatus, PaymentAttempt, PaymentOutcome
 from app.models.project import Project
-from app.models.sandbox import SandboxCharge, SandboxPaymentMethod
+from app.models.sandbox import (
+    SandboxCharge,
+    SandboxChargeStatus,
+    SandboxPaymentMethod,
+    SandboxSetupIntent,
+)
 from app.models.webhook_event import WebhookEvent
 
 __all__ = [
@@ -30,7 +35,9 @@ __all__ = [
     "PaymentOutcome",
     "Project",
     "SandboxCharge",
+    "SandboxChargeStatus",
     "SandboxPaymentMethod",
+    "SandboxSetupIntent",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",
     "WebhookEndpoint",

@@ -20,4 +20,5 @@ class Account(Base):
     # Invoice numbers read `<invoice_prefix>-0001`, as Stripe's do.
     invoice_prefix: Mapped[str] = mapped_column(String(12))
     last_invoice_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    provider_customer_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Indexed: Stripe's setup_intent.succeeded webhook names the customer, not the account.
+    provider_customer_id: Mapped[str | None] = mapped_column(String(255), default=None, index=True)

@@ -30,6 +30,8 @@ class PaymentOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     NO_PAYMENT_METHOD = "no_payment_method"
+    # The bank asked for the cardholder (3-D Secure); the payment waits for the challenge.
+    REQUIRES_ACTION = "requires_action"
 
 
 def _values(enum: type[StrEnum]) -> list[str]:
@@ -119,6 +121,18 @@ class Invoice(Base):
     def is_draft(self) -> bool:
         return self.finalized_at is None
 
+    @property
+    def awaiting_authentication(self) -> "PaymentAttempt | None":
+        """The attempt whose payment waits for the cardholder's challenge, if the invoice is
+        still unpaid. Only the latest attempt can: a new charge first settles the one before.
+        Needs `payment_attempts` loaded."""
+        if self.status not in (InvoiceStatus.PAYMENT_DUE, InvoiceStatus.NOT_PAID):
+            return None
+        if not self.payment_attempts:
+            return None
+        latest = self.payment_attempts[-1]
+        return latest if latest.outcome is PaymentOutcome.REQUIRES_ACTION else None
+
 
 class InvoiceLine(Base):
     __tablename__ = "invoice_lines"
@@ -164,3 +178,6 @@ class PaymentAttempt(Base):
     # the provider's earlier answer instead of charging again.
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
     provider_payment_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The payment's client secret while the provider may still take it (it waits for the
+    # cardholder's challenge, or failed it and is not withdrawn yet); cleared once it is over.
+    client_secret: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -30,6 +30,12 @@ DECLINES: dict[str, Decline] = {
 }
 
 
+# The contract's codes for a payment the bank wants the cardholder to authenticate (3-D
+# Secure), and for a challenge the cardholder failed. Neither is a decline.
+AUTHENTICATION_REQUIRED = "authentication_required"
+AUTHENTICATION_FAILED = "authentication_failed"
+
+
 def decline_code(raw: str | None) -> str:
     """The contract's decline code for a provider's decline (or error) code."""
     return DECLINES.get(raw or "", GENERIC_DECLINE).code

@@ -2,16 +2,28 @@
 
 from dataclasses import dataclass
 
+from app.payments.provider import PaymentStatus
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentReported:
-    """A payment ended: the provider's word on one charge attempt."""
+    """The provider's word on one charge attempt: it succeeded, failed, or waits for the
+    cardholder's challenge."""
 
     # None for a payment that is not a charge of one of our invoices.
     invoice_id: str | None
     provider_payment_id: str
-    succeeded: bool
-    decline_code: str | None
+    status: PaymentStatus
+    # Why it failed, in the contract's codes (`authentication_failed`, a decline code).
+    failure_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetupSucceeded:
+    """A setup intent saved a card for one of the provider's customers."""
+
+    customer_id: str
+    payment_method_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,4 +41,4 @@ class PaymentMethodRenewed:
     exp_year: int
 
 
-ProviderEvent = PaymentReported | PaymentMethodDetached | PaymentMethodRenewed
+ProviderEvent = PaymentReported | PaymentMethodDetached | PaymentMethodRenewed | SetupSucceeded

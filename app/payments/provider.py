@@ -9,6 +9,7 @@ implementations are interchangeable. Providers raise the errors of `app.payments
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +57,52 @@ class ChargeResult:
     provider_payment_id: str | None
     # The provider's decline code, mapped to the contract's codes where one fits.
     decline_code: str | None = None
+    # Set when the bank asks the cardholder to authenticate the payment (3-D Secure; the
+    # decline code is then `authentication_required`): the secret the frontend confirms the
+    # payment with. The payment waits for that challenge instead of being over.
+    client_secret: str | None = None
+
+
+class PaymentStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    # Waiting for the cardholder's 3-D Secure challenge.
+    REQUIRES_ACTION = "requires_action"
+    # Over without money: declined, challenge failed, or withdrawn.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentState:
+    """Where a payment stands at the provider now."""
+
+    provider_payment_id: str
+    status: PaymentStatus
+    # Why it is not paid, in the contract's codes; None for a withdrawn payment.
+    failure_code: str | None
+    client_secret: str | None
+
+
+class SetupStatus(StrEnum):
+    """A setup intent's status, as the contract shows it (Stripe's names)."""
+
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class SetupIntentInfo:
+    """A setup intent: how a card is saved, with 3-D Secure if the bank asks for it."""
+
+    provider_id: str
+    customer_id: str | None
+    client_secret: str
+    status: SetupStatus
+    payment_method_id: str | None
+    # Why the last confirmation failed, in the contract's codes (`authentication_failed`,
+    # `card_declined`, ...).
+    last_error: str | None
 
 
 class PaymentProvider(Protocol):
@@ -89,6 +136,30 @@ class PaymentProvider(Protocol):
 
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Charge a card off-session. A decline is a result, not an exception."""
+        ...
+
+    async def retrieve_payment(self, provider_payment_id: str) -> PaymentState: ...
+
+    async def cancel_payment(self, provider_payment_id: str) -> PaymentState:
+        """Withdraw a payment that is not over, so that it can never succeed later.
+
+        Returns its final state: `succeeded` if the cardholder got there first.
+        """
+        ...
+
+    async def create_setup_intent(self, customer_id: str) -> SetupIntentInfo:
+        """A setup intent for saving a card to the customer for off-session charges."""
+        ...
+
+    async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntentInfo | None:
+        """The setup intent, or None if the provider has no such intent."""
+        ...
+
+    async def saved_payment_method(
+        self, customer_id: str, payment_method_id: str
+    ) -> PaymentMethodInfo:
+        """The card a succeeded setup intent saved for the customer, attached to it (again,
+        if reconciliation detached it meanwhile). Another customer's card is not found."""
         ...
 
 

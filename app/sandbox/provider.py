@@ -9,10 +9,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.ids import new_id
-from app.models import SandboxCharge, SandboxPaymentMethod
-from app.payments.errors import CardDeclined, PaymentMethodNotFound
-from app.payments.provider import ChargeRequest, ChargeResult, CustomerDetails, PaymentMethodInfo
-from app.sandbox import repository
+from app.models import SandboxCharge, SandboxChargeStatus, SandboxPaymentMethod
+from app.payments.errors import (
+    AUTHENTICATION_REQUIRED,
+    CardDeclined,
+    PaymentMethodNotFound,
+    PaymentProviderError,
+)
+from app.payments.provider import (
+    ChargeRequest,
+    ChargeResult,
+    CustomerDetails,
+    PaymentMethodInfo,
+    PaymentState,
+    PaymentStatus,
+    SetupIntentInfo,
+)
+from app.sandbox import intents, repository
 from app.sandbox import service as sandbox
 from app.sandbox.testcards import NAMED_TOKENS
 
@@ -25,6 +38,34 @@ def _info(method: SandboxPaymentMethod) -> PaymentMethodInfo:
         last4=method.last4,
         exp_month=method.exp_month,
         exp_year=method.exp_year,
+    )
+
+
+_PAYMENT_STATUSES = {
+    SandboxChargeStatus.SUCCEEDED: PaymentStatus.SUCCEEDED,
+    SandboxChargeStatus.REQUIRES_ACTION: PaymentStatus.REQUIRES_ACTION,
+    SandboxChargeStatus.FAILED: PaymentStatus.FAILED,
+    SandboxChargeStatus.CANCELED: PaymentStatus.FAILED,
+}
+
+
+def _state(charge: SandboxCharge) -> PaymentState:
+    status = _PAYMENT_STATUSES[SandboxChargeStatus(charge.status)]
+    return PaymentState(
+        provider_payment_id=charge.id,
+        status=status,
+        failure_code=charge.decline_code,
+        client_secret=charge.client_secret if status is PaymentStatus.REQUIRES_ACTION else None,
+    )
+
+
+def _result(charge: SandboxCharge) -> ChargeResult:
+    state = _state(charge)
+    return ChargeResult(
+        succeeded=state.status is PaymentStatus.SUCCEEDED,
+        provider_payment_id=charge.id,
+        decline_code=state.failure_code,
+        client_secret=state.client_secret,
     )
 
 
@@ -90,28 +131,66 @@ class SandboxProvider:
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         previous = await repository.get_charge(self._session, request.idempotency_key)
         if previous is not None:
-            return ChargeResult(
-                succeeded=previous.decline_code is None,
-                provider_payment_id=previous.id,
-                decline_code=previous.decline_code,
-            )
+            return _result(previous)
         method = await self._method(request.payment_method_id)
         now = self._clock.now()
+        charge_id = new_id("pi")
         decline_code = method.charge_decline_code
         if decline_code is None and (method.exp_year, method.exp_month) < (now.year, now.month):
             decline_code = "expired_card"
+        status = (
+            SandboxChargeStatus.SUCCEEDED if decline_code is None else SandboxChargeStatus.FAILED
+        )
+        if decline_code is None and intents.needs_authentication(method):
+            status = SandboxChargeStatus.REQUIRES_ACTION
+            decline_code = AUTHENTICATION_REQUIRED
         charge = SandboxCharge(
             idempotency_key=request.idempotency_key,
-            id=new_id("pi"),
+            id=charge_id,
             payment_method_id=method.id,
             amount=request.amount,
             currency=request.currency,
             decline_code=decline_code,
+            status=status,
+            client_secret=intents.client_secret(charge_id),
+            customer_id=request.customer_id,
+            invoice_id=request.metadata.get("invoice_id"),
             created_at=now,
         )
         await repository.add_charge(self._session, charge)
-        return ChargeResult(
-            succeeded=decline_code is None,
-            provider_payment_id=charge.id,
-            decline_code=decline_code,
-        )
+        return _result(charge)
+
+    async def _charge(self, provider_payment_id: str) -> SandboxCharge:
+        charge = await repository.lock_charge(self._session, provider_payment_id)
+        if charge is None:
+            raise PaymentProviderError(f"The sandbox has no payment {provider_payment_id}.")
+        return charge
+
+    async def retrieve_payment(self, provider_payment_id: str) -> PaymentState:
+        return _state(await self._charge(provider_payment_id))
+
+    async def cancel_payment(self, provider_payment_id: str) -> PaymentState:
+        charge = await self._charge(provider_payment_id)
+        if charge.status == SandboxChargeStatus.REQUIRES_ACTION:
+            charge.status = SandboxChargeStatus.CANCELED
+            charge.decline_code = None
+            await self._session.flush()
+        return _state(charge)
+
+    async def create_setup_intent(self, customer_id: str) -> SetupIntentInfo:
+        intent = await intents.create_setup_intent(self._session, customer_id, self._clock.now())
+        return intents.info(intent)
+
+    async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntentInfo | None:
+        intent = await repository.get_setup_intent(self._session, setup_intent_id)
+        return intents.info(intent) if intent is not None else None
+
+    async def saved_payment_method(
+        self, customer_id: str, payment_method_id: str
+    ) -> PaymentMethodInfo:
+        method = await self._method(payment_method_id)
+        if method.customer_id not in (None, customer_id):
+            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
+        method.customer_id = customer_id
+        await self._session.flush()
+        return _info(method)

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import SandboxCharge, SandboxPaymentMethod
+from app.models import SandboxCharge, SandboxPaymentMethod, SandboxSetupIntent
 
 
 async def add_payment_method(session: AsyncSession, method: SandboxPaymentMethod) -> None:
@@ -33,3 +33,39 @@ async def get_charge(session: AsyncSession, idempotency_key: str) -> SandboxChar
 async def add_charge(session: AsyncSession, charge: SandboxCharge) -> None:
     session.add(charge)
     await session.flush()
+
+
+async def get_charge_by_id(session: AsyncSession, charge_id: str) -> SandboxCharge | None:
+    result = await session.execute(select(SandboxCharge).where(SandboxCharge.id == charge_id))
+    return result.scalar_one_or_none()
+
+
+async def lock_charge(session: AsyncSession, charge_id: str) -> SandboxCharge | None:
+    """A charge by its payment id (`pi_…`), locked and read afresh: its challenge is
+    answered once."""
+    result = await session.execute(
+        select(SandboxCharge)
+        .where(SandboxCharge.id == charge_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def add_setup_intent(session: AsyncSession, intent: SandboxSetupIntent) -> None:
+    session.add(intent)
+    await session.flush()
+
+
+async def get_setup_intent(session: AsyncSession, intent_id: str) -> SandboxSetupIntent | None:
+    return await session.get(SandboxSetupIntent, intent_id)
+
+
+async def lock_setup_intent(session: AsyncSession, intent_id: str) -> SandboxSetupIntent | None:
+    result = await session.execute(
+        select(SandboxSetupIntent)
+        .where(SandboxSetupIntent.id == intent_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()

@@ -15,8 +15,15 @@ from app.core.config import Settings
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.ids import new_id
 from app.models import SandboxPaymentMethod
+from app.payments.errors import PaymentMethodNotFound
 from app.sandbox import repository
-from app.sandbox.testcards import behaviour_of, brand_of, cvc_length, is_valid_number
+from app.sandbox.testcards import (
+    NAMED_TOKENS,
+    behaviour_of,
+    brand_of,
+    cvc_length,
+    is_valid_number,
+)
 
 # Named test tokens stand for a card that is valid for a few more years, as on Stripe.
 NAMED_TOKEN_VALID_YEARS = 3
@@ -86,6 +93,19 @@ async def create_payment_method(
     return await _store(session, settings, now, number, exp_month, exp_year)
 
 
+async def payment_method_for_token(
+    session: AsyncSession, settings: Settings, now: datetime, token: str
+) -> SandboxPaymentMethod:
+    """A payment method by id, or a fresh one for a Stripe named test token."""
+    number = NAMED_TOKENS.get(token)
+    if number is not None:
+        return await create_from_named_token(session, settings, now, number)
+    method = await repository.get_payment_method(session, token)
+    if method is None:
+        raise PaymentMethodNotFound(f"No payment method {token}.")
+    return method
+
+
 async def create_from_named_token(
     session: AsyncSession, settings: Settings, now: datetime, number: str
 ) -> SandboxPaymentMethod:
@@ -110,6 +130,7 @@ async def _store(
         fingerprint=fingerprint(settings, number),
         attach_decline_code=behaviour.attach_decline_code,
         charge_decline_code=behaviour.charge_decline_code,
+        authentication=behaviour.authentication,
         created_at=now,
     )
     await repository.add_payment_method(session, method)

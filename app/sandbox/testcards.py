@@ -6,8 +6,19 @@ published IIN prefixes; no library here covers them, and the table is short.
 """
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from stdnum import luhn
+
+
+class Authentication(StrEnum):
+    """When the card's bank asks the cardholder to authenticate (3-D Secure)."""
+
+    # When the card is saved; its off-session charges then go through, unless it was
+    # attached without an authenticated setup intent.
+    ON_SETUP = "on_setup"
+    # When the card is saved and on every charge.
+    ALWAYS = "always"
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +27,7 @@ class TestCardBehaviour:
     attach_decline_code: str | None = None
     # Decline code for every charge of the card; None: charges succeed.
     charge_decline_code: str | None = None
+    authentication: Authentication | None = None
 
 
 BEHAVIOURS: dict[str, TestCardBehaviour] = {
@@ -28,6 +40,8 @@ BEHAVIOURS: dict[str, TestCardBehaviour] = {
     "4000000000000119": TestCardBehaviour(attach_decline_code="processing_error"),
     "4000000000000341": TestCardBehaviour(charge_decline_code="card_declined"),
     "4000000000009995": TestCardBehaviour(charge_decline_code="insufficient_funds"),
+    "4000002500003155": TestCardBehaviour(authentication=Authentication.ON_SETUP),
+    "4000002760003184": TestCardBehaviour(authentication=Authentication.ALWAYS),
 }
 
 # Stripe's named PaymentMethod test tokens and the card each stands for.
@@ -51,6 +65,8 @@ NAMED_TOKENS: dict[str, str] = {
     "pm_card_chargeDeclinedProcessingError": "4000000000000119",
     "pm_card_chargeCustomerFail": "4000000000000341",
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_authenticationRequiredOnSetup": "4000002500003155",
+    "pm_card_authenticationRequired": "4000002760003184",
 }
 
 # (brand, prefixes as (low, high) inclusive ranges over the number's first digits)

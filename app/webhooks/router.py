@@ -8,6 +8,7 @@ from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.openapi import error_responses
 from app.core.runtime import ClockDep, SettingsDep
+from app.payments.dependencies import ProviderDep
 from app.payments.errors import InvalidSignature
 from app.webhooks import service
 from app.webhooks.schemas import WebhookReceipt
@@ -23,8 +24,10 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
         "Called by Stripe, not by clients: no bearer token, the `Stripe-Signature` header "
         "is checked against `BILLING_STRIPE_WEBHOOK_SECRET` over the raw body. Each event id "
         "is applied once; a redelivery is acknowledged and does nothing. Acts on "
-        "`payment_intent.succeeded`, `payment_intent.payment_failed`, `payment_method.detached`, "
-        "`payment_method.updated` and `payment_method.automatically_updated`; other types are "
+        "`payment_intent.succeeded`, `payment_intent.payment_failed`, "
+        "`payment_intent.requires_action`, `setup_intent.succeeded` (adds the card if it is not "
+        "yet), `payment_method.detached`, `payment_method.updated` and "
+        "`payment_method.automatically_updated`; other types are "
         "acknowledged and ignored. 404 in sandbox mode."
     ),
     responses=error_responses(InvalidSignature, NotFound),
@@ -40,6 +43,7 @@ async def receive_stripe_webhook(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
+    provider: ProviderDep,
     stripe_signature: Annotated[
         str | None, Header(description="Stripe's `t=…,v1=…` signature of the body.")
     ] = None,
@@ -49,6 +53,7 @@ async def receive_stripe_webhook(
     secret = settings.stripe_webhook_secret
     return await service.receive_stripe_event(
         session,
+        provider,
         payload=payload,
         signature=stripe_signature,
         secret=secret.get_secret_value() if secret is not None else None,

@@ -3,11 +3,12 @@
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
 
 import stripe
 
 from app.payments.errors import (
+    AUTHENTICATION_FAILED,
+    AUTHENTICATION_REQUIRED,
     CardDeclined,
     PaymentMethodNotFound,
     PaymentProviderError,
@@ -39,26 +40,42 @@ def is_missing(exc: stripe.StripeError) -> bool:
     )
 
 
-class _PaymentError(Protocol):
-    """Stripe's error object, on an exception, a PaymentIntent or a webhook's payload."""
-
-    @property
-    def code(self) -> str | None: ...
-
-    @property
-    def decline_code(self) -> str | None: ...
-
-
-def decline_of(error: _PaymentError | None) -> str:
-    """The contract's code for a Stripe payment error: its decline code, else its error code.
-
-    Codes the contract does not list become `card_declined` (see `app.payments.errors`).
-    """
-    return decline_code((error.decline_code or error.code) if error is not None else None)
+# Stripe's answers about 3-D Secure, which are not declines:
+# - `authentication_required` (as error code and as decline code): the bank wants the
+#   cardholder for an off-session payment. Stripe raises it as a CardError from the
+#   confirmation and leaves the PaymentIntent `requires_payment_method`. localstripe instead
+#   answers that confirmation with the PaymentIntent in `requires_action` (what Stripe does
+#   on-session); both read as a payment waiting for the cardholder's challenge.
+# - `payment_intent_authentication_failure`, `setup_intent_authentication_failure`: the
+#   cardholder failed the challenge; the intent is back to `requires_payment_method`.
+_AUTHENTICATION_CODES = {
+    "authentication_required": AUTHENTICATION_REQUIRED,
+    "payment_intent_authentication_failure": AUTHENTICATION_FAILED,
+    "setup_intent_authentication_failure": AUTHENTICATION_FAILED,
+}
 
 
-def card_error_decline(exc: stripe.CardError) -> str:
-    return decline_of(exc.error) if exc.error is not None else decline_code(exc.code)
+def failure_code(raw: str | None) -> str:
+    """The contract's code for why Stripe did not take a payment or save a card."""
+    return _AUTHENTICATION_CODES.get(raw or "") or decline_code(raw)
+
+
+def raw_code(error: object) -> str | None:
+    """A Stripe error object's decline code, else its error code. Read leniently: the SDK's
+    objects raise AttributeError for a field that is absent, and localstripe leaves out
+    fields Stripe sends as null."""
+    raw = getattr(error, "decline_code", None) or getattr(error, "code", None)
+    return str(raw) if raw else None
+
+
+def failure_of(error: object) -> str:
+    """`failure_code` of a payment or setup error, on an exception, an intent or a webhook."""
+    return failure_code(raw_code(error))
+
+
+def card_error_code(exc: stripe.CardError) -> str | None:
+    """A card error's decline code, else its error code."""
+    return raw_code(exc.error) or exc.code
 
 
 def _unavailable(exc: stripe.StripeError) -> bool:
@@ -75,7 +92,7 @@ def translated(
     except stripe.StripeError as exc:
         log(operation, exc)
         if declines and isinstance(exc, stripe.CardError):
-            raise CardDeclined(card_error_decline(exc)) from exc
+            raise CardDeclined(card_error_code(exc)) from exc
         if payment_method is not None and is_missing(exc):
             raise PaymentMethodNotFound(f"No payment method {payment_method}.") from exc
         if _unavailable(exc):

@@ -11,9 +11,18 @@ import stripe
 from stdnum.eu import vat
 
 from app.core.config import Settings
-from app.payments.errors import PaymentMethodNotFound
-from app.payments.provider import ChargeRequest, ChargeResult, CustomerDetails, PaymentMethodInfo
-from app.payments.stripe.errors import card_error_decline, decline_of, is_missing, log, translated
+from app.payments.errors import AUTHENTICATION_REQUIRED, PaymentMethodNotFound
+from app.payments.provider import (
+    ChargeRequest,
+    ChargeResult,
+    CustomerDetails,
+    PaymentMethodInfo,
+    PaymentState,
+    PaymentStatus,
+    SetupIntentInfo,
+)
+from app.payments.stripe.errors import card_error_code, failure_code, is_missing, log, translated
+from app.payments.stripe.intents import payment_state, setup_intent_info
 
 # Pinned so that a Stripe account's dashboard setting can never change the shapes we parse;
 # it is the version the installed SDK's types describe.
@@ -182,17 +191,81 @@ class StripeProvider:
             except stripe.CardError as exc:
                 log("charge the card", exc)
                 failed = exc.error.payment_intent if exc.error is not None else None
+                code = failure_code(card_error_code(exc))
+                if code == AUTHENTICATION_REQUIRED and failed is not None:
+                    return await self._await_cardholder(failed.id, request)
                 return ChargeResult(
                     succeeded=False,
                     provider_payment_id=failed.id if failed is not None else None,
-                    decline_code=card_error_decline(exc),
+                    decline_code=code,
                 )
-        if intent.status == "succeeded":
-            return ChargeResult(succeeded=True, provider_payment_id=intent.id)
-        # Off-session there is nobody to authenticate a payment that asks for it; anything
-        # short of `succeeded` is not paid now, and its webhook reports how it ends.
+        state = payment_state(intent)
+        return ChargeResult(
+            succeeded=state.status is PaymentStatus.SUCCEEDED,
+            provider_payment_id=intent.id,
+            decline_code=state.failure_code,
+            client_secret=state.client_secret,
+        )
+
+    async def _await_cardholder(self, intent_id: str, request: ChargeRequest) -> ChargeResult:
+        """Stripe refused an off-session payment for want of the cardholder and took the card
+        off its PaymentIntent. The card is put back, so that the frontend's
+        `confirmCardPayment(client_secret)` alone runs the challenge and pays."""
+        with translated("prepare the payment for authentication"):
+            intent = await self._client.v1.payment_intents.update_async(
+                intent_id,
+                {"payment_method": request.payment_method_id},
+                {"idempotency_key": f"{request.idempotency_key}-await-cardholder"},
+            )
         return ChargeResult(
             succeeded=False,
             provider_payment_id=intent.id,
-            decline_code=decline_of(intent.last_payment_error),
+            decline_code=AUTHENTICATION_REQUIRED,
+            client_secret=intent.client_secret,
         )
+
+    async def retrieve_payment(self, provider_payment_id: str) -> PaymentState:
+        with translated("read the payment"):
+            intent = await self._client.v1.payment_intents.retrieve_async(provider_payment_id)
+        return payment_state(intent)
+
+    async def cancel_payment(self, provider_payment_id: str) -> PaymentState:
+        with translated("withdraw the payment"):
+            try:
+                intent = await self._client.v1.payment_intents.cancel_async(provider_payment_id)
+            except stripe.InvalidRequestError:
+                # Stripe refuses to cancel a payment that is over (succeeded, or canceled
+                # already): its state is the answer.
+                intent = await self._client.v1.payment_intents.retrieve_async(provider_payment_id)
+        return payment_state(intent)
+
+    async def create_setup_intent(self, customer_id: str) -> SetupIntentInfo:
+        with translated("create a setup intent"):
+            intent = await self._client.v1.setup_intents.create_async(
+                {"customer": customer_id, "usage": "off_session"}
+            )
+        return setup_intent_info(intent)
+
+    async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntentInfo | None:
+        with translated("read the setup intent"):
+            try:
+                intent = await self._client.v1.setup_intents.retrieve_async(setup_intent_id)
+            except stripe.InvalidRequestError as exc:
+                if is_missing(exc):
+                    return None
+                raise
+        return setup_intent_info(intent)
+
+    async def saved_payment_method(
+        self, customer_id: str, payment_method_id: str
+    ) -> PaymentMethodInfo:
+        with translated("read the payment method", payment_method=payment_method_id):
+            method = await self._client.v1.payment_methods.retrieve_async(payment_method_id)
+        owner = _customer_id(method)
+        if owner is None:
+            # Stripe attaches it when the setup intent succeeds; localstripe does not, and
+            # `billing stripe-sync` may have detached it before the card was added here.
+            return await self.attach_payment_method(customer_id, payment_method_id)
+        if owner != customer_id:
+            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
+        return _info(method)

@@ -17,8 +17,10 @@ from app.payments.events import (
     PaymentMethodRenewed,
     PaymentReported,
     ProviderEvent,
+    SetupSucceeded,
 )
-from app.payments.stripe.errors import decline_of
+from app.payments.provider import PaymentStatus
+from app.payments.stripe.errors import failure_of
 
 logger = logging.getLogger("billing.webhooks")
 
@@ -47,6 +49,13 @@ class PaymentIntentObject(BaseModel):
     id: str
     metadata: dict[str, str] = Field(default_factory=dict)
     last_payment_error: PaymentError | None = None
+
+
+class SetupIntentObject(BaseModel):
+    id: str
+    # Ids: Stripe sends expandable fields unexpanded in events.
+    customer: str | None = None
+    payment_method: str | None = None
 
 
 class CardObject(BaseModel):
@@ -88,14 +97,22 @@ def verified_event(payload: bytes, signature: str | None, secret: str | None) ->
     return _parse(StripeEvent, payload)
 
 
-def _payment(data: dict[str, Any], *, succeeded: bool) -> PaymentReported:
+def _payment(data: dict[str, Any], status: PaymentStatus) -> PaymentReported:
     intent = _parse(PaymentIntentObject, data)
+    failed = status is PaymentStatus.FAILED
     return PaymentReported(
         invoice_id=intent.metadata.get("invoice_id"),
         provider_payment_id=intent.id,
-        succeeded=succeeded,
-        decline_code=None if succeeded else decline_of(intent.last_payment_error),
+        status=status,
+        failure_code=failure_of(intent.last_payment_error) if failed else None,
     )
+
+
+def _setup(data: dict[str, Any]) -> SetupSucceeded | None:
+    intent = _parse(SetupIntentObject, data)
+    if intent.customer is None or intent.payment_method is None:
+        return None
+    return SetupSucceeded(customer_id=intent.customer, payment_method_id=intent.payment_method)
 
 
 def _renewed(data: dict[str, Any]) -> PaymentMethodRenewed | None:
@@ -115,6 +132,8 @@ HANDLED_TYPES = frozenset(
     {
         "payment_intent.succeeded",
         "payment_intent.payment_failed",
+        "payment_intent.requires_action",
+        "setup_intent.succeeded",
         "payment_method.detached",
         "payment_method.updated",
         "payment_method.automatically_updated",
@@ -126,9 +145,13 @@ def provider_event(event: StripeEvent) -> ProviderEvent | None:
     """What a handled event means to us; None when it asks nothing of us (a cardless update)."""
     data = event.data.object
     if event.type == "payment_intent.succeeded":
-        return _payment(data, succeeded=True)
+        return _payment(data, PaymentStatus.SUCCEEDED)
     if event.type == "payment_intent.payment_failed":
-        return _payment(data, succeeded=False)
+        return _payment(data, PaymentStatus.FAILED)
+    if event.type == "payment_intent.requires_action":
+        return _payment(data, PaymentStatus.REQUIRES_ACTION)
+    if event.type == "setup_intent.succeeded":
+        return _setup(data)
     if event.type == "payment_method.detached":
         return PaymentMethodDetached(_parse(PaymentMethodObject, data).id)
     return _renewed(data)
