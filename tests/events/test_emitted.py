@@ -21,6 +21,7 @@ from tests.factories import (
     set_billing_details,
 )
 from tests.test_collection import collector
+from tests.three_d_secure import AUTH_ALWAYS, AUTH_ON_SETUP, Frontend
 
 ACCOUNT = "acct_emitted"
 
@@ -236,3 +237,38 @@ class TestCardExpiry:
             True,
             False,
         )
+
+
+class TestThreeDSecureEvents:
+    async def test_a_card_saved_through_a_setup_intent_is_announced_once(
+        self, client, admin, user, stripe_client, settings
+    ):
+        frontend = Frontend(client, user, stripe_client, settings.stripe_api_base)
+        intent = await frontend.create_setup_intent()
+        assert await frontend.confirm_setup(intent, AUTH_ON_SETUP) is None
+        await frontend.authenticate_setup(intent)
+        added = await client.post("/v1/cards", headers=user, json={"setup_intent": intent["id"]})
+        again = await client.post("/v1/cards", headers=user, json={"setup_intent": intent["id"]})
+        assert (added.status_code, again.status_code) == (201, 200)
+        events = await events_of(client, admin)
+        assert types(events) == ["card.added"]
+        assert events[0]["data"]["object"] == added.json()
+
+    async def test_a_charge_awaiting_authentication_is_a_failed_payment_with_its_next_action(
+        self, client, admin, user, stripe_client, settings
+    ):
+        frontend = Frontend(client, user, stripe_client, settings.stripe_api_base)
+        due = await frontend.billed_invoice(admin, ACCOUNT, AUTH_ALWAYS)
+        events = [e for e in await events_of(client, admin) if e["type"].startswith("invoice.")]
+        assert types(events) == ["invoice.finalized", "invoice.payment_failed"]
+        failed = events[-1]["data"]["object"]
+        assert failed["failure_reason"] == "authentication_required"
+        assert failed["next_action"] == due["next_action"]
+        assert failed["next_action"]["client_secret"]
+
+        response = await frontend.authenticate_payment(failed["next_action"], success=True)
+        assert response.status_code == 200, response.text
+        await frontend.report_payment(failed["next_action"]["payment_intent"])
+        events = [e for e in await events_of(client, admin) if e["type"].startswith("invoice.")]
+        assert types(events)[-1] == "invoice.paid"
+        assert events[-1]["data"]["object"]["next_action"] is None
