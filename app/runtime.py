@@ -7,7 +7,7 @@ from functools import partial
 
 from app.core.clock import Clock, SystemClock
 from app.core.config import ProviderName, Settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.core.runtime import Runtime
 from app.events.delivery import Deliverer
 from app.events.secrets import SecretBox
@@ -29,6 +29,7 @@ def build_runtime(
         settings=settings,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
+        read_sessionmaker=create_read_sessionmaker(engine, settings),
         clock=clock,
         providers=provider_factory or partial(SandboxProvider, settings=settings, clock=clock),
     )

@@ -3,6 +3,7 @@
 import asyncio
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import httpx
@@ -73,6 +74,18 @@ class TestAuthentication:
     async def test_expired_token_is_401(self, client, token):
         expired = token("acct_1", ttl=timedelta(seconds=-10))
         response = await client.get("/v1/cards", headers={"Authorization": f"Bearer {expired}"})
+        body = assert_problem(response, 401, "unauthenticated")
+        assert "expired" in body["detail"]
+
+    async def test_a_token_accepted_before_is_refused_once_it_expires(
+        self, client, token, monkeypatch
+    ):
+        # The signature of a token already seen is not checked again, but its expiry is.
+        valid = {"Authorization": f"Bearer {token('acct_1', ttl=timedelta(minutes=5))}"}
+        assert (await client.get("/v1/cards", headers=valid)).status_code == 200
+        later = time.time() + 600
+        monkeypatch.setattr("app.core.auth.time.time", lambda: later)
+        response = await client.get("/v1/cards", headers=valid)
         body = assert_problem(response, 401, "unauthenticated")
         assert "expired" in body["detail"]
 

@@ -5,8 +5,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from pydantic import TypeAdapter
+from sqlalchemy import event, select
+from sqlalchemy.orm import selectinload
 
+from app.cards.schemas import Card, CardList
+from app.core.pagination import paginate
+from app.invoices.schemas import Invoice, InvoiceList
+from app.models import Card as CardModel
+from app.models import Invoice as InvoiceModel
 from tests.factories import (
     create_card,
     create_invoice,
@@ -83,3 +90,74 @@ class TestQueryBudget:
             # SQLite's dialect always writes "LIMIT ? OFFSET ?"; the offset bound must be 0.
             if "OFFSET" in statement.upper():
                 assert list(parameters)[-1] == 0, statement
+
+
+class TestHotReads:
+    """The list, the invoice, the cards: statements once the account is known, and bodies
+    byte for byte what FastAPI wrote when it validated and serialized the schemas itself."""
+
+    async def test_a_known_accounts_reads_are_one_statement_each(self, app, client, auth, invoices):
+        user = auth(ACCOUNT)
+        first = (await client.get("/v1/invoices", headers=user, params={"limit": 20})).json()
+        reads = [
+            ("/v1/invoices", {"limit": 20}, 1),
+            ("/v1/invoices", {"limit": 20, "cursor": first["next_cursor"]}, 1),
+            ("/v1/invoices", {"status": ["payment_pending"], "project_id": "proj_1"}, 1),
+            ("/v1/cards", {}, 1),
+            # The invoice with its lines joined, then its attempts.
+            (f"/v1/invoices/{invoices[0]['id']}", {}, 2),
+        ]
+        for path, params, expected in reads:
+            with counting(app) as statements:
+                response = await client.get(path, headers=user, params=params)
+            assert response.status_code == 200, response.text
+            assert len(statements) == expected, (path, statements)
+
+    async def test_bodies_are_what_the_schemas_write(self, app, client, auth, invoices):
+        user = auth(ACCOUNT)
+        invoice_id = invoices[0]["id"]
+        responses = {
+            "list": await client.get("/v1/invoices", headers=user, params={"limit": 20}),
+            "invoice": await client.get(f"/v1/invoices/{invoice_id}", headers=user),
+            "cards": await client.get("/v1/cards", headers=user),
+        }
+        async with app.state.runtime.sessionmaker() as session:
+            rows = (
+                await session.scalars(
+                    select(InvoiceModel)
+                    .where(InvoiceModel.account_id == ACCOUNT)
+                    .order_by(InvoiceModel.created_at.desc(), InvoiceModel.id.desc())
+                    .limit(21)
+                )
+            ).all()
+            detail = await session.scalar(
+                select(InvoiceModel)
+                .where(InvoiceModel.id == invoice_id)
+                .options(
+                    selectinload(InvoiceModel.lines), selectinload(InvoiceModel.payment_attempts)
+                )
+            )
+            cards = (
+                await session.scalars(select(CardModel).where(CardModel.account_id == ACCOUNT))
+            ).all()
+        assert detail is not None
+        assert detail.lines
+        assert detail.payment_attempts
+        page, has_more, next_cursor = paginate(rows, 20)
+        now = app.state.runtime.clock.now()
+        expected = {
+            "list": InvoiceList.model_validate(
+                {"data": page, "has_more": has_more, "next_cursor": next_cursor},
+                from_attributes=True,
+            ),
+            "invoice": Invoice.build(detail),
+            "cards": CardList(
+                data=[Card.build(card, now) for card in cards], has_more=False, next_cursor=None
+            ),
+        }
+        for name, response in responses.items():
+            assert response.status_code == 200, response.text
+            assert response.headers["content-type"] == "application/json"
+            # What FastAPI's serializer wrote from the response model before.
+            model = expected[name]
+            assert response.content == TypeAdapter(type(model)).dump_json(model, by_alias=True)

@@ -17,6 +17,7 @@ from app.cards.schemas import Card, CardCreate, CardList, SetupIntent
 from app.core.auth import AUTH_ERRORS
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
+from app.core.responses import json_response
 from app.core.runtime import ClockDep, SettingsDep
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined, PaymentMethodNotFound
@@ -29,13 +30,14 @@ router = APIRouter(prefix="/v1/cards", tags=["cards"])
     name="list_cards",
     summary="List the account's cards",
     description="Primary card first, then newest first. An account has at most 10 cards.",
+    response_model=CardList,
     responses=error_responses(*AUTH_ERRORS),
 )
-async def list_cards(session: SessionDep, account_id: CurrentAccount, clock: ClockDep) -> CardList:
+async def list_cards(session: SessionDep, account_id: CurrentAccount, clock: ClockDep) -> Response:
     cards = await service.list_cards(session, account_id)
     now = clock.now()
-    return CardList(
-        data=[Card.build(card, now) for card in cards], has_more=False, next_cursor=None
+    return json_response(
+        CardList(data=[Card.build(card, now) for card in cards], has_more=False, next_cursor=None)
     )
 
 
@@ -135,6 +137,7 @@ async def create_card(
         "The card becomes the only primary card (idempotent), and the account's `payment_due` "
         "invoices are charged to it at once; a declined retry is recorded on the invoice."
     ),
+    response_model=Card,
     responses=error_responses(*AUTH_ERRORS, CardNotFound, CardExpired, *PROVIDER_ERRORS),
 )
 async def set_primary_card(
@@ -144,12 +147,12 @@ async def set_primary_card(
     provider: ProviderDep,
     clock: ClockDep,
     settings: SettingsDep,
-) -> Card:
+) -> Response:
     now = clock.now()
     card = await service.set_primary(
         session, provider, account_id, card_id, now, settings.retry_schedule
     )
-    return Card.build(card, now)
+    return json_response(Card.build(card, now))
 
 
 @router.delete(

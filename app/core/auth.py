@@ -1,8 +1,10 @@
 """Bearer JWT authentication (HS256): who is calling, and the admin scope."""
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Annotated
 
 import jwt
@@ -31,6 +33,8 @@ _bearer = HTTPBearer(
 class Principal:
     subject: str
     scopes: frozenset[str]
+    # The token's `exp`, in seconds since the epoch.
+    expires_at: float
 
     @property
     def is_admin(self) -> bool:
@@ -49,6 +53,18 @@ def issue_token(
 
 
 def decode_token(token: str, key: str) -> Principal:
+    """Who the token speaks for, if it is signed with `key` and has not expired."""
+    principal = _verified(token, key)
+    if principal.expires_at <= time.time():
+        raise Unauthenticated("The token has expired.")
+    return principal
+
+
+# A client sends the same token with every request until it expires: its signature and
+# claims are checked once, then only its expiry. Bounded like the known-accounts memo; a
+# token that fails is never cached, so nothing about a rejection is remembered.
+@lru_cache(maxsize=100_000)
+def _verified(token: str, key: str) -> Principal:
     try:
         claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError as exc:
@@ -63,7 +79,9 @@ def decode_token(token: str, key: str) -> Principal:
     scope = claims.get("scope", "")
     if not isinstance(scope, str):
         raise Unauthenticated("The token's scope must be a space-separated string.")
-    return Principal(subject=subject, scopes=frozenset(scope.split()))
+    return Principal(
+        subject=subject, scopes=frozenset(scope.split()), expires_at=float(claims["exp"])
+    )
 
 
 async def get_principal(

@@ -117,6 +117,21 @@ def upsert_insert(session: AsyncSession, entity: type[Base]) -> PgInsert | Sqlit
     return sqlite_insert(entity)
 
 
+def create_read_sessionmaker(
+    engine: AsyncEngine, settings: Settings
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for GET and HEAD requests: on PostgreSQL, without a transaction.
+
+    A read needs none: each statement sees committed data, and the request saves the BEGIN
+    and COMMIT round trips. The engine's AUTOCOMMIT variant is made once here rather than
+    asked of every request's connection. (SQLite keeps its transaction: its BEGIN IMMEDIATE
+    is what orders writers.)
+    """
+    if settings.is_sqlite:
+        return create_sessionmaker(engine)
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Objects stay readable after commit: responses are serialised from them once the
     # transaction is over, and relationships are `lazy="raise"` so nothing reloads silently.
@@ -160,12 +175,8 @@ async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[As
     What `after_commit` registered runs once the commit is done. A service that must keep a
     fact even though it answers with an error (a declined charge) calls `commit` itself first.
     """
-    async with runtime.sessionmaker() as session:
-        if request.method in _READ_METHODS and not runtime.settings.is_sqlite:
-            # A read needs no transaction: each statement sees committed data, and the
-            # request saves the BEGIN and COMMIT round trips. (SQLite keeps its transaction:
-            # its BEGIN IMMEDIATE is what orders writers.)
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    reading = request.method in _READ_METHODS
+    async with (runtime.read_sessionmaker if reading else runtime.sessionmaker)() as session:
         try:
             yield session
         except BaseException:

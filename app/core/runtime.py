@@ -23,6 +23,8 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # For GET and HEAD requests (see `create_read_sessionmaker`).
+    read_sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
     providers: ProviderFactory
     # Released by `close`: e.g. the Stripe client's HTTP connection pool.

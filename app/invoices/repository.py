@@ -3,12 +3,14 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.core.pagination import Cursor, after_cursor
+from app.core.pagination import Cursor
 from app.models import Account, Invoice, InvoiceStatus, PaymentAttempt, PaymentOutcome
 
 
@@ -69,27 +71,97 @@ async def load_detail(session: AsyncSession, invoice: Invoice) -> Invoice:
     return invoice
 
 
+# A list shows these, and only these: the columns of `InvoiceSummary`, read as light rows.
+_invoices = Invoice.__table__.c
+SUMMARY_COLUMNS = (
+    _invoices.id,
+    _invoices.number,
+    _invoices.account_id,
+    _invoices.project_id,
+    _invoices.project_name,
+    _invoices.status,
+    _invoices.currency,
+    _invoices.subtotal,
+    _invoices.tax,
+    _invoices.total,
+    _invoices.amount_paid,
+    (_invoices.total - _invoices.amount_paid).label("amount_due"),
+    _invoices.period_start,
+    _invoices.period_end,
+    _invoices.created_at,
+    _invoices.finalized_at,
+    _invoices.due_date,
+    _invoices.paid_at,
+    _invoices.voided_at,
+    _invoices.attempt_count,
+    _invoices.next_payment_attempt,
+    _invoices.failure_reason,
+    _invoices.billing_snapshot,
+)
+
+
+@lru_cache(maxsize=32)
+def _page_statement(
+    statuses: bool, project: bool, created_gte: bool, created_lt: bool, cursor: bool
+) -> Select[Any]:
+    """The page query for one combination of filters, built once with bound parameters.
+
+    Built per request, a statement would be rebuilt and its cache key recomputed each time;
+    this one is compiled once per filter combination, and asyncpg prepares its SQL once per
+    connection.
+    """
+    statement = select(*SUMMARY_COLUMNS).where(_invoices.account_id == bindparam("account_id"))
+    if statuses:
+        statement = statement.where(_invoices.status.in_(bindparam("statuses", expanding=True)))
+    if project:
+        statement = statement.where(_invoices.project_id == bindparam("project_id"))
+    if created_gte:
+        statement = statement.where(_invoices.created_at >= bindparam("created_gte"))
+    if created_lt:
+        statement = statement.where(_invoices.created_at < bindparam("created_lt"))
+    if cursor:
+        # As `after_cursor`, with the cursor's values bound per execution.
+        statement = statement.where(
+            tuple_(_invoices.created_at, _invoices.id)
+            < tuple_(
+                bindparam("cursor_created_at", type_=_invoices.created_at.type),
+                bindparam("cursor_id", type_=_invoices.id.type),
+            )
+        )
+    return statement.order_by(_invoices.created_at.desc(), _invoices.id.desc()).limit(
+        bindparam("limit")
+    )
+
+
 async def list_page(
     session: AsyncSession,
     account_id: str,
     filters: InvoiceFilters,
     limit: int,
     cursor: Cursor | None,
-) -> list[Invoice]:
-    """One page, newest first, plus one row to tell whether another page follows."""
-    statement = select(Invoice).where(Invoice.account_id == account_id)
+) -> Sequence[Row[Any]]:
+    """One page of summaries, newest first, plus one row to tell whether another follows."""
+    statement: Select[Any] = _page_statement(
+        bool(filters.statuses),
+        filters.project_id is not None,
+        filters.created_gte is not None,
+        filters.created_lt is not None,
+        cursor is not None,
+    )
+    params: dict[str, Any] = {"account_id": account_id, "limit": limit + 1}
     if filters.statuses:
-        statement = statement.where(Invoice.status.in_(filters.statuses))
+        params["statuses"] = list(filters.statuses)
     if filters.project_id is not None:
-        statement = statement.where(Invoice.project_id == filters.project_id)
+        params["project_id"] = filters.project_id
     if filters.created_gte is not None:
-        statement = statement.where(Invoice.created_at >= filters.created_gte)
+        params["created_gte"] = filters.created_gte
     if filters.created_lt is not None:
-        statement = statement.where(Invoice.created_at < filters.created_lt)
+        params["created_lt"] = filters.created_lt
     if cursor is not None:
-        statement = statement.where(after_cursor(Invoice.created_at, Invoice.id, cursor))
-    statement = statement.order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(limit + 1)
-    return list((await session.execute(statement)).scalars())
+        params["cursor_created_at"] = cursor.created_at
+        params["cursor_id"] = cursor.id
+    rows: Sequence[Row[Any]] = (await session.execute(statement, params)).all()
+    return rows
 
 
 async def add_attempt(session: AsyncSession, attempt: PaymentAttempt) -> None:

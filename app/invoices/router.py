@@ -1,9 +1,11 @@
 """HTTP for invoices: the account's views and the platform's (admin) calls."""
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
+from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.dependencies import CurrentAccount
@@ -12,6 +14,7 @@ from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit, paginate
+from app.core.responses import json_response
 from app.core.runtime import ClockDep, SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN
 from app.invoices import service
@@ -28,7 +31,6 @@ from app.invoices.errors import (
 from app.invoices.pdf import Seller, render_invoice_pdf
 from app.invoices.repository import InvoiceFilters
 from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList
-from app.models import Invoice as InvoiceModel
 from app.models import InvoiceStatus
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined
@@ -58,11 +60,13 @@ async def invoice_filters(
 Filters = Annotated[InvoiceFilters, Depends(invoice_filters)]
 
 
-def _page(invoices: list[InvoiceModel], limit: int) -> InvoiceList:
+def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
     page, has_more, next_cursor = paginate(invoices, limit)
-    # One validation call for the whole page: the items are read from the ORM rows.
-    return InvoiceList.model_validate(
-        {"data": page, "has_more": has_more, "next_cursor": next_cursor}, from_attributes=True
+    # One validation call for the whole page, read from the light rows, and one serialization.
+    return json_response(
+        InvoiceList.model_validate(
+            {"data": page, "has_more": has_more, "next_cursor": next_cursor}, from_attributes=True
+        )
     )
 
 
@@ -71,6 +75,7 @@ def _page(invoices: list[InvoiceModel], limit: int) -> InvoiceList:
     name="list_invoices",
     summary="List the account's invoices",
     description="Newest first, keyset-paginated. Filter by status, project and creation time.",
+    response_model=InvoiceList,
     responses=error_responses(*AUTH_ERRORS),
 )
 async def list_invoices(
@@ -82,7 +87,7 @@ async def list_invoices(
     project_id: Annotated[
         str | None, Query(pattern=PLATFORM_ID_PATTERN, description="Only this project's.")
     ] = None,
-) -> InvoiceList:
+) -> Response:
     scoped = InvoiceFilters(
         statuses=filters.statuses,
         project_id=project_id,
@@ -99,6 +104,7 @@ async def list_invoices(
     tags=["projects"],
     summary="List one project's invoices",
     description="Newest first, keyset-paginated, with the same filters as the account-wide list.",
+    response_model=InvoiceList,
     responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
 )
 async def list_project_invoices(
@@ -108,7 +114,7 @@ async def list_project_invoices(
     filters: Filters,
     limit: Limit = 20,
     cursor: CursorParam = None,
-) -> InvoiceList:
+) -> Response:
     invoices = await service.list_project_invoices(
         session, account_id, project_id, filters, limit, cursor
     )
@@ -119,10 +125,11 @@ async def list_project_invoices(
     "/invoices/{invoice_id}",
     name="get_invoice",
     summary="Get an invoice with its lines and payment attempts",
+    response_model=Invoice,
     responses=error_responses(*AUTH_ERRORS, InvoiceNotFound),
 )
-async def get_invoice(invoice_id: str, session: SessionDep, account_id: CurrentAccount) -> Invoice:
-    return Invoice.build(await service.get_invoice(session, account_id, invoice_id))
+async def get_invoice(invoice_id: str, session: SessionDep, account_id: CurrentAccount) -> Response:
+    return json_response(Invoice.build(await service.get_invoice(session, account_id, invoice_id)))
 
 
 @router.get(

@@ -16,7 +16,9 @@ or billing snapshot: only its payment state moves.
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository as accounts
@@ -94,7 +96,8 @@ async def list_invoices(
     filters: InvoiceFilters,
     limit: int,
     cursor: str | None,
-) -> list[Invoice]:
+) -> Sequence[Row[Any]]:
+    """One page of invoice summaries (light rows), plus one row if another page follows."""
     if (
         filters.created_gte is not None
         and filters.created_lt is not None
@@ -114,7 +117,7 @@ async def list_project_invoices(
     filters: InvoiceFilters,
     limit: int,
     cursor: str | None,
-) -> list[Invoice]:
+) -> Sequence[Row[Any]]:
     await get_project(session, account_id, project_id)
     scoped = InvoiceFilters(
         statuses=filters.statuses,
