@@ -182,7 +182,7 @@ def measure(args: argparse.Namespace, secret: str, folder: Path) -> dict[str, An
     files = write_lines(folder, lines)
     results["dataset"] = {"heavy_account_invoices": data.heavy_invoices}
     results["methods"] = {scenario: method for scenario, (_, _, method) in lines.items()}
-    with service_and_bare(dsn, secret, folder) as (service, bare):
+    with service_and_bare(dsn, secret, folder, billing=args.billing) as (service, bare):
         compared = check_same_json(service, bare, lines)
         print(f"checked: both servers answer the same JSON ({compared} documents)", flush=True)
         for service_file, bare_file, method in files.values():
@@ -205,7 +205,9 @@ def measure(args: argparse.Namespace, secret: str, folder: Path) -> dict[str, An
         service_file, bare_file = folder / "growth-service.txt", folder / "growth-bare.txt"
         service_file.write_text("\n".join(service_lines) + "\n")
         bare_file.write_text("\n".join(bare_lines) + "\n")
-        with service_and_bare(f"{HOST}/{database}", secret, folder, f"-{database}") as pair:
+        with service_and_bare(
+            f"{HOST}/{database}", secret, folder, f"-{database}", args.billing
+        ) as pair:
             for server, file in zip(pair, (service_file, bare_file), strict=True):
                 wrk(server, file, args.warmup, args.connections)
             results["growth"][invoices] = {
@@ -220,6 +222,7 @@ def measure(args: argparse.Namespace, secret: str, folder: Path) -> dict[str, An
         secret,
         folder,
         request_lines(small, mint_tokens([*small.accounts, CONTENTION_ACCOUNT], secret)),
+        args.billing,
     )
     return results
 
@@ -249,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the raw results here too")
     parser.add_argument("--before", type=Path, help="earlier results (JSON) to compare with")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "RESULTS.md")
+    parser.add_argument(
+        "--billing",
+        type=Path,
+        help="serve with this `billing` command (another version's, in its own virtualenv)",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     for database, accounts, invoices in SCALES:

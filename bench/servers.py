@@ -54,8 +54,8 @@ class Server:
         return {"rss": round(fields["VmRSS"] / 1024, 1), "peak": round(fields["VmHWM"] / 1024, 1)}
 
 
-def service_command(port: int) -> list[str]:
-    billing = str(Path(sys.executable).parent / "billing")
+def service_command(port: int, billing: Path | None = None) -> list[str]:
+    billing = str(billing or Path(sys.executable).parent / "billing")
     # One process: `--workers 1` runs uvicorn's server in the command's own process.
     return [
         billing,
@@ -105,9 +105,13 @@ def running(name: str, command: list[str], env: dict[str, str], logs: Path) -> I
 
 @contextmanager
 def service_and_bare(
-    database: str, secret: str, logs: Path, tag: str = ""
+    database: str, secret: str, logs: Path, tag: str = "", billing: Path | None = None
 ) -> Iterator[tuple[Server, Server]]:
-    """The service and the baseline on free loopback ports, both on `database` (a plain DSN)."""
+    """The service and the baseline on free loopback ports, both on `database` (a plain DSN).
+
+    `billing`: another installation's `billing` command (e.g. an earlier commit's, in its own
+    virtualenv) to serve instead of this checkout's.
+    """
     sa_url = database.replace("postgresql://", "postgresql+asyncpg://", 1)
     service_env = _env(
         BILLING_DATABASE_URL=sa_url, BILLING_JWT_SECRET=secret, BILLING_LOG_LEVEL="INFO"
@@ -115,7 +119,9 @@ def service_and_bare(
     bare_env = _env(BENCH_DATABASE_URL=database)
     service_port, bare_port = free_port(), free_port()
     with (
-        running(f"service{tag}", service_command(service_port), service_env, logs) as service,
+        running(
+            f"service{tag}", service_command(service_port, billing), service_env, logs
+        ) as service,
         running(f"bare{tag}", bare_command(bare_port), bare_env, logs) as bare,
     ):
         yield service, bare

@@ -114,7 +114,10 @@ def _count(admin: str, server: Server, lines: Sequence[str], method: str) -> dic
 
 
 def count_statements(
-    secret: str, logs: Path, requests: dict[str, tuple[list[str], list[str], str]]
+    secret: str,
+    logs: Path,
+    requests: dict[str, tuple[list[str], list[str], str]],
+    billing: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per scenario: {"service": …, "bare": …}. `requests` are those of the 10k data set."""
     results: dict[str, dict[str, Any]] = {}
@@ -122,7 +125,7 @@ def count_statements(
         asyncio.run(_create_extension(admin))
         database = admin.rsplit("/", 1)[0] + f"/{DATABASE}"
         seed.seed(make_url(database.replace("postgresql:", "postgresql+asyncpg:")), 100, 10_000)
-        with service_and_bare(database, secret, logs, "-counted") as (service, bare):
+        with service_and_bare(database, secret, logs, "-counted", billing) as (service, bare):
             for scenario, (service_lines, bare_lines, method) in requests.items():
                 results[scenario] = {
                     "service": _count(admin, service, service_lines, method),
