@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= 2
 # localstripe (each pytest worker starts its own emulator on a free loopback port).
 STRIPE_TESTS := tests/test_cards.py tests/test_billing_details.py tests/test_invoices.py \
 	tests/test_collection.py tests/test_setup_intents.py tests/test_authentication_required.py \
-	tests/test_stripe_*.py
+	tests/test_stripe_*.py tests/browser/test_stripe_portal.py
 # The portal's browser tests (tests/browser) drive this Chromium; without it they are skipped.
 CHROMIUM ?= /usr/bin/chromium
 # axe-core, from npm, for the portal's accessibility test: fetched once into .cache/ when npm

@@ -16,6 +16,15 @@ async def open_portal(page: Page, host: HostPage, token: str, **attributes: str)
     return portal
 
 
+async def add_card(page: Page, number: str, expires: str = "12 / 30", cvc: str = "123") -> None:
+    portal = page.locator("billing-portal")
+    await portal.get_by_role("button", name="Add card").click()
+    await portal.get_by_label("Card Number").fill(number)
+    await portal.get_by_label("Expires").fill(expires)
+    await portal.get_by_label("CVC").fill(cvc)
+    await portal.get_by_role("button", name="Save").first.click()
+
+
 def card_item(portal: Locator, last4: str) -> Locator:
     return portal.get_by_role("list", name="Cards").get_by_role("listitem").filter(has_text=last4)
 

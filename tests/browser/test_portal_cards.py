@@ -1,23 +1,14 @@
 """Payment method, in the sandbox: cards added, switched, removed, through the portal."""
 
 import pytest
-from playwright.async_api import Page, Request, expect
+from playwright.async_api import Request, expect
 
-from tests.browser.portal import card_item, open_portal
+from tests.browser.portal import add_card, card_item, open_portal
 from tests.browser.servers import HostPage
 
 pytestmark = pytest.mark.sandbox_only
 
 PRIMARY_NOT_REMOVABLE = "The primary card can't be removed. Switch another card as primary first."
-
-
-async def add_card(page: Page, number: str, expires: str = "12 / 30", cvc: str = "123") -> None:
-    portal = page.locator("billing-portal")
-    await portal.get_by_role("button", name="Add card").click()
-    await portal.get_by_label("Card Number").fill(number)
-    await portal.get_by_label("Expires").fill(expires)
-    await portal.get_by_label("CVC").fill(cvc)
-    await portal.get_by_role("button", name="Save").first.click()
 
 
 async def test_cards_are_added_switched_and_removed(
@@ -72,9 +63,10 @@ async def test_cards_are_added_switched_and_removed(
     cards = (await api.get("/v1/cards", headers=auth(account))).json()["data"]
     assert [card["last4"] for card in cards] == ["4444"]
 
-    # Every mutating request carried its own Idempotency-Key (and CORS let it through).
+    # Every mutating request (3 per card added: setup intent, confirm, card; then the switch
+    # and the removal) carried its own Idempotency-Key, and CORS let it through.
     keys = [await request.header_value("idempotency-key") for request in mutations]
-    assert len(mutations) == 6, [f"{r.method} {r.url}" for r in mutations]
+    assert len(mutations) == 8, [f"{r.method} {r.url}" for r in mutations]
     assert all(keys)
     assert len(set(keys)) == len(keys)
 

@@ -21,6 +21,7 @@
     diners: 'Diners Club', jcb: 'JCB', unionpay: 'UnionPay',
   };
   const SESSION_EXPIRED = 'Your session has expired. Sign in again to continue.';
+  const AUTHENTICATION_FAILED = 'The card was not saved: authentication failed. Try again or use another card.';
   const PRIMARY_NOT_REMOVABLE =
     "The primary card can't be removed. Switch another card as primary first.";
   // Which input shows the API's error for each field it names.
@@ -576,9 +577,17 @@
       }
     }
 
+    // Sandbox: the portal plays Stripe.js (confirming the setup intent with the typed card)
+    // and the bank (the "3D Secure" dialog when the card asks for authentication).
     async addSandboxCard(values) {
-      const method = await this.request('POST', '/v1/sandbox/payment-methods', values);
-      return this.request('POST', '/v1/cards', {payment_method: method.id});
+      const intent = await this.request('POST', '/v1/cards/setup-intents');
+      const path = `/v1/sandbox/setup-intents/${encodeURIComponent(intent.id)}`;
+      let confirmed = await this.request('POST', `${path}/confirm`, values);
+      if (confirmed.status === 'requires_action') {
+        confirmed = await this.request('POST', `${path}/authenticate`, {success: await this.challenge()});
+      }
+      if (confirmed.status !== 'succeeded') throw new ApiError(402, {detail: AUTHENTICATION_FAILED});
+      return this.request('POST', '/v1/cards', {setup_intent: intent.id});
     }
 
     async addStripeCard() {
@@ -765,8 +774,12 @@
         return !result.error && result.paymentIntent.status === 'succeeded';
       }
       const passed = await this.challenge();
-      await this.request('POST', `/v1/sandbox/payment-intents/${encodeURIComponent(action.payment_intent)}/authenticate`,
-        {success: passed});
+      try {
+        await this.request('POST', `/v1/sandbox/payment-intents/${encodeURIComponent(action.payment_intent)}/authenticate`,
+          {success: passed});
+      } catch (error) {
+        if (passed) throw error; // a failed challenge may be answered as an error: it is one
+      }
       return passed;
     }
 
