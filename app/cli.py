@@ -14,6 +14,9 @@ from typing import Annotated
 import typer
 import uvicorn
 from prometheus_client import start_http_server
+from sqlalchemy import NullPool, make_url, text
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.exc import DBAPIError
 
 from app.core.auth import issue_token
 from app.core.config import (
@@ -23,11 +26,62 @@ from app.core.config import (
     get_settings,
     parse_duration,
 )
+from app.core.db import create_engine
 from app.core.logging import configure_logging
 from app.core.metrics import MULTIPROCESS_ENV
 from app.core.migrate import upgrade
 
-cli = typer.Typer(help="Billing service.", no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="Billing service.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Start-up problems are reported in one line (main); anything else keeps a plain
+    # traceback rather than a page of framed source.
+    pretty_exceptions_enable=False,
+)
+
+# How long start-up waits for the database to answer before giving up.
+DATABASE_CHECK_SECONDS = 15
+
+
+class StartupError(Exception):
+    """Why the command cannot start, in one line."""
+
+
+def check_database(settings: Settings) -> None:
+    """Connect once before anything else, so that a database that is down, unknown or
+    misconfigured stops start-up with one line naming it, not a traceback from the driver."""
+    url = make_url(settings.database_url)
+    try:
+        if url.get_backend_name() == "sqlite":
+            # Opened synchronously (same SQLite library): after a failed connect, aiosqlite's
+            # worker thread can outlive the event loop and print a traceback of its own.
+            engine = create_sync_engine(url.set(drivername="sqlite"), poolclass=NullPool)
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            engine.dispose()
+        else:
+            asyncio.run(asyncio.wait_for(_select_one(settings), DATABASE_CHECK_SECONDS))
+    except Exception as exc:
+        where = url.render_as_string(hide_password=True)
+        raise StartupError(f"cannot use the database {where}: {_reason(exc)}") from None
+
+
+async def _select_one(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {DATABASE_CHECK_SECONDS} s"
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return first_line or type(cause).__name__
 
 
 # How long in-flight requests get to finish after SIGTERM; give the orchestrator's stop
@@ -47,7 +101,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes [default: BILLING_WORKERS, else 1].", min=1),
+        typer.Option(help="Worker processes (default: BILLING_WORKERS, else 1).", min=1),
     ] = None,
     migrate: Annotated[bool, typer.Option(help="Apply migrations before serving.")] = True,
 ) -> None:
@@ -55,6 +109,7 @@ def serve(
     settings = get_settings()
     configure_logging(settings.log_level)
     if migrate:
+        check_database(settings)
         upgrade(settings)
     worker_count = workers or settings.workers
     with ExitStack() as stack:
@@ -87,6 +142,7 @@ def migrate_command(
     """Apply the database migrations up to REVISION."""
     settings = get_settings()
     configure_logging(settings.log_level)
+    check_database(settings)
     upgrade(settings, revision)
     typer.echo(f"database migrated to {revision}")
 
@@ -124,7 +180,9 @@ def collect(
     ] = 60,
 ) -> None:
     """Charge every invoice whose scheduled payment retry is due, then exit."""
-    configure_logging(get_settings().log_level)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    check_database(settings)
     asyncio.run(_collect(loop, interval))
 
 
@@ -160,6 +218,7 @@ def _stop_on_signals() -> asyncio.Event:
 def deliver() -> None:
     """Send the webhook deliveries that are due, once, then exit."""
     configure_logging(get_settings().log_level)
+    check_database(get_settings())
     asyncio.run(_deliver())
 
 
@@ -199,6 +258,7 @@ def worker(
 ) -> None:
     """Run collection, webhook deliveries and the card-expiry scan until SIGTERM."""
     configure_logging(get_settings().log_level)
+    check_database(get_settings())
     if metrics_port is not None:
         # The delivery and charge counters live in this process, not in the API's.
         start_http_server(metrics_port)
@@ -239,6 +299,7 @@ def stripe_sync(
     if settings.payment_provider is not ProviderName.STRIPE:
         typer.echo("billing: stripe-sync needs BILLING_PAYMENT_PROVIDER=stripe", err=True)
         raise typer.Exit(2)
+    check_database(settings)
     raise typer.Exit(asyncio.run(_stripe_sync(settings, account)))
 
 
@@ -277,5 +338,5 @@ async def _stripe_sync(settings: Settings, account: str | None) -> int:
 def main() -> None:
     try:
         cli()
-    except SettingsError as exc:
+    except (SettingsError, StartupError) as exc:
         sys.exit(f"billing: {exc}")
