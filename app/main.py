@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
+from app.api_docs import install_api_docs
 from app.billing_details.router import project_router as project_billing_details_router
 from app.billing_details.router import router as billing_details_router
 from app.cards.router import router as cards_router
@@ -86,7 +87,12 @@ def create_app(
         description=API_DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # /docs is served from assets that ship with the project (app/api_docs.py); FastAPI's
+        # own pages load Swagger UI and ReDoc from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_api_docs(app, app.openapi_url or "/openapi.json")
     app.state.runtime = runtime
     install_error_handlers(app)
     for router in (
