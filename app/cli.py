@@ -87,6 +87,10 @@ def _reason(exc: BaseException) -> str:
 # How long in-flight requests get to finish after SIGTERM; give the orchestrator's stop
 # timeout a little more (`docker stop --time 35`, Kubernetes terminationGracePeriodSeconds).
 GRACEFUL_SHUTDOWN_SECONDS = 30
+# How long a worker process may take to start (and later to answer the supervisor's ping)
+# before it is killed and replaced. Uvicorn's 5 s is less than importing the app takes on a
+# busy machine: workers were killed while still starting, over and over, and never served.
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def _exit_cleanly(_signal: int, _frame: FrameType | None) -> None:
@@ -132,6 +136,7 @@ def serve(
             access_log=False,
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
 
 
