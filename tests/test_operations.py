@@ -381,7 +381,9 @@ class Server:
             self.process = subprocess.Popen(
                 command, cwd=tmp_path, env=environment, stdout=out, stderr=err
             )
-        wait_for(self.ready, "the server to answer /healthz")
+        # Generous: with several suites sharing 2 cores, a server that starts worker processes
+        # (each importing the app) has taken more than 30 s to answer.
+        wait_for(self.ready, "the server to answer /healthz", seconds=120)
 
     @property
     def url(self) -> str:
