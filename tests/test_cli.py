@@ -16,9 +16,7 @@ from app.cli import StartupError, check_database, cli
 from app.core.config import Settings
 
 BILLING = Path(sys.executable).parent / "billing"
-COMMANDS = [
-    "serve", "migrate", "token", "openapi", "collect", "deliver", "worker", "stripe-sync"
-]
+COMMANDS = ["serve", "migrate", "token", "openapi", "collect", "deliver", "worker", "stripe-sync"]
 # `billing token [OPTIONS] ACCOUNT`, `billing stripe-sync [OPTIONS] [ACCOUNT]`, ...
 USAGE = re.compile(r"Usage: billing( [a-z-]+)? \[OPTIONS\]( COMMAND \[ARGS\]\.\.\.| \[?[A-Z]+\]?)*")
 
