@@ -20,7 +20,7 @@ AXE_VERSION := 4.14.1
 AXE_JS := .cache/axe-core/axe.min.js
 
 .PHONY: install run migrate test lint typecheck test-sqlite test-postgres openapi format bench clean \
-	browser-check
+	browser-check translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -38,8 +38,8 @@ migrate: install
 	$(BIN)/billing migrate
 
 lint: install
-	$(BIN)/ruff check app tests migrations bench
-	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/ruff check app tests migrations bench tools
+	$(BIN)/ruff format --check app tests migrations bench tools
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 
@@ -68,9 +68,19 @@ test-postgres: install browser-check
 openapi: install
 	$(BIN)/billing openapi > openapi/openapi.json
 
+# The invoice PDF's message catalogues: extract the strings marked in app/invoices/pdf.py, merge
+# them into each language's .po (translate the new entries there), compile the .mo files.
+TRANSLATIONS := app/invoices/translations
+translations: install
+	$(BIN)/pybabel extract --no-location --omit-header -k N_ -o $(TRANSLATIONS)/invoices.pot \
+		app/invoices/pdf.py
+	$(BIN)/pybabel update --no-location --omit-header -D invoices -i $(TRANSLATIONS)/invoices.pot \
+		-d $(TRANSLATIONS)
+	$(BIN)/pybabel compile -D invoices -d $(TRANSLATIONS)
+
 format: install
-	$(BIN)/ruff check --fix app tests migrations bench
-	$(BIN)/ruff format app tests migrations bench
+	$(BIN)/ruff check --fix app tests migrations bench tools
+	$(BIN)/ruff format app tests migrations bench tools
 
 # Seeds the benchmark databases on first use, then measures (about 3 minutes); bench/README.md.
 bench: install
