@@ -161,6 +161,8 @@ class BillingSnapshot(BaseModel):
     email: str = Field(examples=["ada@example.com"])
     address: SnapshotAddress
     vat_id: str | None = Field(examples=["DE136695976"])
+    # Snapshots taken before the field existed read as English, the documents' old language.
+    preferred_locale: str = Field(default="en", examples=["en"])
     source: Source = Field(description="Whether the project's override or the account's applied.")
 
     @classmethod
