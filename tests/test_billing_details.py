@@ -84,6 +84,7 @@ class TestGet:
             "email": None,
             "address": EMPTY_ADDRESS,
             "vat_id": None,
+            "preferred_locale": "en",
             "is_complete": False,
             "missing_fields": MANDATORY,
             "updated_at": None,
@@ -101,6 +102,7 @@ class TestReplace:
         body = await set_billing_details(client, headers)
         assert body == {
             **VALID_BILLING_DETAILS,
+            "preferred_locale": "en",
             "is_complete": True,
             "missing_fields": [],
             "updated_at": body["updated_at"],

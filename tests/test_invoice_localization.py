@@ -9,13 +9,13 @@ from babel.messages.extract import extract_from_file
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from app.core.locales import locale_tag, parse_locale
 from app.invoices import pdf
 from app.invoices.localization import (
     TRANSLATIONS_DIR,
     DocumentLocale,
     last_day,
     minor_units,
-    parse_locale,
     tender_currencies,
     to_major_units,
 )
@@ -71,9 +71,14 @@ def test_money_uses_plain_spaces_the_standard_fonts_have() -> None:
     assert DocumentLocale.for_tag("de").number(1500) == "1.500"
 
 
-@pytest.mark.parametrize("tag", ["en", "fr", "de-CH", "zh-CN", "zh_CN", "pt-BR", "ar"])
+@pytest.mark.parametrize("tag", ["en", "fr", "de-CH", "zh-CN", "zh-Hans-CN", "pt-BR", "ar"])
 def test_known_locales_parse(tag: str) -> None:
     parse_locale(tag)
+    assert locale_tag(tag) == tag
+
+
+def test_locale_tags_are_spelled_with_hyphens() -> None:
+    assert locale_tag("zh_CN") == "zh-CN"
 
 
 @pytest.mark.parametrize("tag", ["xx", "english", "", "en-", "zz-ZZ"])

@@ -1,7 +1,8 @@
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.core.locales import DEFAULT_LOCALE, locale_tag
 from app.core.schemas import InputSchema, Schema, UtcDatetime
 from app.models import BillingDetails as BillingDetailsModel
 
@@ -18,10 +19,13 @@ PUBLIC_NAMES: dict[str, str] = {
     "state": "address.state",
     "country": "address.country",
     "vat_id": "vat_id",
+    "preferred_locale": "preferred_locale",
 }
 ADDRESS_FIELDS = ("line1", "line2", "city", "postal_code", "state", "country")
 
 FlatDetails = dict[str, str | None]
+# A locale Babel knows, spelled with hyphens; anything else is a 422 naming the field.
+LocaleTag = Annotated[str, AfterValidator(locale_tag)]
 
 
 class AddressInput(InputSchema):
@@ -55,11 +59,23 @@ class BillingDetailsInput(InputSchema):
         "(Greece: `EL…`) and stored in compact form.",
         examples=["DE136695976"],
     )
+    preferred_locale: LocaleTag | None = Field(
+        default=None,
+        max_length=35,
+        description="BCP 47 language tag (`en`, `fr`, `zh-CN`) for the invoice documents: "
+        "their labels, dates and amounts. Optional; `en` when unset.",
+        examples=["fr"],
+    )
 
     def flat(self) -> FlatDetails:
         """Every stored field, absent ones as None."""
         address = self.address or AddressInput()
-        values: FlatDetails = {"name": self.name, "email": self.email, "vat_id": self.vat_id}
+        values: FlatDetails = {
+            "name": self.name,
+            "email": self.email,
+            "vat_id": self.vat_id,
+            "preferred_locale": self.preferred_locale,
+        }
         values.update({field: getattr(address, field) for field in ADDRESS_FIELDS})
         return values
 
@@ -71,7 +87,9 @@ class BillingDetailsPatch(BillingDetailsInput):
         """Only the fields the client sent; `"address": null` clears the whole address."""
         sent: dict[str, Any] = self.model_dump(exclude_unset=True)
         changes: FlatDetails = {
-            field: sent[field] for field in ("name", "email", "vat_id") if field in sent
+            field: sent[field]
+            for field in ("name", "email", "vat_id", "preferred_locale")
+            if field in sent
         }
         if "address" in sent:
             address = sent["address"]
@@ -96,6 +114,10 @@ class BillingDetails(Schema):
     email: str | None = Field(examples=["ada@example.com"])
     address: Address
     vat_id: str | None = Field(examples=["DE136695976"])
+    preferred_locale: str = Field(
+        description="BCP 47 language tag of the invoice documents; `en` unless set.",
+        examples=["en"],
+    )
     is_complete: bool = Field(description="Whether invoices can be finalized with these details.")
     missing_fields: list[str] = Field(
         description="Mandatory fields still empty, dotted.", examples=[[]]
@@ -126,6 +148,7 @@ def _body(row: BillingDetailsModel | None, missing_fields: list[str]) -> dict[st
         "email": values["email"],
         "address": {field: values[field] for field in ADDRESS_FIELDS},
         "vat_id": values["vat_id"],
+        "preferred_locale": values["preferred_locale"] or DEFAULT_LOCALE,
         "is_complete": not missing_fields,
         "missing_fields": missing_fields,
         "updated_at": row.updated_at if row is not None else None,
@@ -162,7 +185,7 @@ class BillingSnapshot(BaseModel):
     address: SnapshotAddress
     vat_id: str | None = Field(examples=["DE136695976"])
     # Snapshots taken before the field existed read as English, the documents' old language.
-    preferred_locale: str = Field(default="en", examples=["en"])
+    preferred_locale: str = Field(default=DEFAULT_LOCALE, examples=["en"])
     source: Source = Field(description="Whether the project's override or the account's applied.")
 
     @classmethod
@@ -174,6 +197,7 @@ class BillingSnapshot(BaseModel):
                 "email": values["email"],
                 "address": {field: values[field] for field in ADDRESS_FIELDS},
                 "vat_id": values["vat_id"],
+                "preferred_locale": values["preferred_locale"] or DEFAULT_LOCALE,
                 "source": source,
             }
         )

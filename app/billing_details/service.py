@@ -169,9 +169,11 @@ async def _store(
     project_id: str | None,
     existing: BillingDetailsModel | None,
     details: CustomerDetails,
+    preferred_locale: str | None,
     now: datetime,
 ) -> BillingDetailsModel:
     row = existing or BillingDetailsModel(account_id=account_id, project_id=project_id)
+    row.preferred_locale = preferred_locale
     row.name = details.name
     row.email = details.email
     row.line1 = details.line1
@@ -232,10 +234,13 @@ async def replace_account_details(
     body: BillingDetailsInput,
     now: datetime,
 ) -> BillingDetails:
-    details = validate(body.flat())
+    values = body.flat()
+    details = validate(values)
     account = await accounts.lock(session, account_id)
     existing = await repository.get_default(session, account_id)
-    row = await _store(session, account_id, None, existing, details, now)
+    row = await _store(
+        session, account_id, None, existing, details, values["preferred_locale"], now
+    )
     view = await _announce_account_details(session, account_id, row, now)
     # After the event is written: a provider failure rolls back the change and its event.
     await _sync_customer(session, provider, account, details)
@@ -251,8 +256,11 @@ async def update_account_details(
 ) -> BillingDetails:
     account = await accounts.lock(session, account_id)
     existing = await repository.get_default(session, account_id)
-    details = validate({**flat_of(existing), **patch.flat_changes()})
-    row = await _store(session, account_id, None, existing, details, now)
+    values = {**flat_of(existing), **patch.flat_changes()}
+    details = validate(values)
+    row = await _store(
+        session, account_id, None, existing, details, values["preferred_locale"], now
+    )
     view = await _announce_account_details(session, account_id, row, now)
     # After the event is written: a provider failure rolls back the change and its event.
     await _sync_customer(session, provider, account, details)
@@ -276,9 +284,13 @@ async def replace_project_details(
     """Set the project's override. Not synced: the provider has one customer per account."""
     await accounts.lock(session, account_id)
     await get_project(session, account_id, project_id)
-    details = validate(body.flat())
+    values = body.flat()
+    details = validate(values)
     existing = await repository.get_override(session, account_id, project_id)
-    return _effective_view(await _store(session, account_id, project_id, existing, details, now))
+    row = await _store(
+        session, account_id, project_id, existing, details, values["preferred_locale"], now
+    )
+    return _effective_view(row)
 
 
 async def delete_project_details(

@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.dates import format_date, format_interval
 from babel.numbers import (
     format_currency,
@@ -22,7 +22,8 @@ from babel.numbers import (
 )
 from babel.support import NullTranslations, Translations
 
-DEFAULT_LOCALE = "en"
+from app.core.locales import DEFAULT_LOCALE, parse_locale
+
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DOMAIN = "invoices"
 
@@ -35,14 +36,6 @@ _PLAIN_SPACES = str.maketrans({"\u2009": " ", "\u202f": "\u00a0"})
 def N_(message: str) -> str:  # noqa: N802 - the name gettext's extractors look for
     """Mark `message` for the catalogues where it is defined; it is translated where used."""
     return message
-
-
-def parse_locale(tag: str) -> Locale:
-    """The Babel locale for a BCP 47 tag ("fr", "zh-CN", "pt_BR"); ValueError when unknown."""
-    try:
-        return Locale.parse(tag.replace("_", "-"), sep="-")
-    except (UnknownLocaleError, ValueError, TypeError) as error:
-        raise ValueError(f"unknown locale {tag!r}") from error
 
 
 @lru_cache(maxsize=1)

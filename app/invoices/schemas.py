@@ -1,11 +1,11 @@
 from typing import Annotated, Literal, Self
 
-import pycountry
 from pydantic import Field, computed_field, field_validator, model_validator
 
 from app.billing_details.schemas import BillingSnapshot
 from app.core.pagination import Page
 from app.core.schemas import InputDatetime, InputSchema, PlatformId, Schema, UtcDatetime
+from app.invoices.localization import tender_currencies
 from app.models import Invoice as InvoiceModel
 from app.models import InvoiceStatus, PaymentOutcome
 
@@ -51,8 +51,8 @@ class InvoiceCreate(InputSchema):
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, value: str) -> str:
-        if pycountry.currencies.get(alpha_3=value.upper()) is None:
-            raise ValueError("not an ISO 4217 currency code")
+        if value not in tender_currencies():
+            raise ValueError("not an ISO 4217 currency in use (eur, usd, jpy, ...)")
         return value
 
     @model_validator(mode="after")

@@ -48,4 +48,6 @@ class BillingDetails(Base):
     state: Mapped[str | None] = mapped_column(String(100), default=None)
     country: Mapped[str | None] = mapped_column(String(2), default=None)
     vat_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    # BCP 47; NULL reads as "en".
+    preferred_locale: Mapped[str | None] = mapped_column(String(35), default=None)
     updated_at: Mapped[datetime]
