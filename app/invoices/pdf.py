@@ -236,9 +236,7 @@ def _meta(pdf: _InvoiceDocument, invoice: Invoice, number: str) -> float:
     return y
 
 
-def _parties(
-    pdf: _InvoiceDocument, snapshot: BillingSnapshot, seller: Seller, top: float
-) -> float:
+def _parties(pdf: _InvoiceDocument, snapshot: BillingSnapshot, seller: Seller, top: float) -> float:
     ends = []
     seller_lines = [seller.name, *seller.address.splitlines(), seller.email]
     for x, heading, lines in (

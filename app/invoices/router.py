@@ -1,9 +1,11 @@
 """HTTP for invoices: the account's views and the platform's (admin) calls."""
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
@@ -15,9 +17,9 @@ from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit, paginate
 from app.core.responses import json_response
-from app.core.runtime import ClockDep, SettingsDep
+from app.core.runtime import ClockDep, RuntimeDep, SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN
-from app.invoices import service
+from app.invoices import export, service
 from app.invoices.errors import (
     AuthenticationRequired,
     InvoiceNotDraft,
@@ -58,6 +60,9 @@ async def invoice_filters(
 
 
 Filters = Annotated[InvoiceFilters, Depends(invoice_filters)]
+ProjectIdFilter = Annotated[
+    str | None, Query(pattern=PLATFORM_ID_PATTERN, description="Only this project's.")
+]
 
 
 def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
@@ -84,9 +89,7 @@ async def list_invoices(
     filters: Filters,
     limit: Limit = 20,
     cursor: CursorParam = None,
-    project_id: Annotated[
-        str | None, Query(pattern=PLATFORM_ID_PATTERN, description="Only this project's.")
-    ] = None,
+    project_id: ProjectIdFilter = None,
 ) -> Response:
     scoped = InvoiceFilters(
         statuses=filters.statuses,
@@ -119,6 +122,72 @@ async def list_project_invoices(
         session, account_id, project_id, filters, limit, cursor
     )
     return _page(invoices, limit)
+
+
+# The exports come before `/invoices/{invoice_id}`, which would otherwise take "export.csv"
+# for an invoice id.
+_CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "UTF-8 CSV with a byte order mark and a header row: "
+        + ", ".join(f"`{column}`" for column in export.COLUMNS)
+        + ". Amounts in major units (`19.99`, JPY `1500`, BHD `12.345`); timestamps RFC 3339"
+        " UTC, empty when unset. Streamed: every matching invoice, newest first.",
+    }
+}
+
+
+def _csv_download(body: AsyncIterator[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/invoices/export.csv",
+    name="export_invoices",
+    summary="Download the account's invoices as CSV",
+    description="Every invoice the list would return with the same filters (no `limit`), "
+    "as one CSV file.",
+    response_class=StreamingResponse,
+    responses={**_CSV_RESPONSE, **error_responses(*AUTH_ERRORS)},
+)
+async def export_invoices(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    account_id: CurrentAccount,
+    filters: Filters,
+    project_id: ProjectIdFilter = None,
+) -> StreamingResponse:
+    scoped = await service.export_filters(
+        session, account_id, replace(filters, project_id=project_id), None
+    )
+    body = await export.export_csv(session, runtime.sessionmaker, account_id, scoped)
+    return _csv_download(body, "invoices.csv")
+
+
+@router.get(
+    "/projects/{project_id}/invoices/export.csv",
+    name="export_project_invoices",
+    tags=["projects"],
+    summary="Download one project's invoices as CSV",
+    description="Every invoice of the project that the list would return with the same "
+    "filters (no `limit`), as one CSV file.",
+    response_class=StreamingResponse,
+    responses={**_CSV_RESPONSE, **error_responses(*AUTH_ERRORS, ProjectNotFound)},
+)
+async def export_project_invoices(
+    project_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    account_id: CurrentAccount,
+    filters: Filters,
+) -> StreamingResponse:
+    scoped = await service.export_filters(session, account_id, filters, project_id)
+    body = await export.export_csv(session, runtime.sessionmaker, account_id, scoped)
+    return _csv_download(body, f"invoices-{project_id}.csv")
 
 
 @router.get(

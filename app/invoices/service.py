@@ -14,6 +14,7 @@ or billing snapshot: only its payment state moves.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -98,6 +99,12 @@ async def list_invoices(
     cursor: str | None,
 ) -> Sequence[Row[Any]]:
     """One page of invoice summaries (light rows), plus one row if another page follows."""
+    _check_window(filters)
+    position = Cursor.decode(cursor) if cursor is not None else None
+    return await repository.list_page(session, account_id, filters, limit, position)
+
+
+def _check_window(filters: InvoiceFilters) -> None:
     if (
         filters.created_gte is not None
         and filters.created_lt is not None
@@ -106,8 +113,18 @@ async def list_invoices(
         raise ValidationFailed(
             [FieldProblem(field="created_lt", message="Must be after created_gte.", type="invalid")]
         )
-    position = Cursor.decode(cursor) if cursor is not None else None
-    return await repository.list_page(session, account_id, filters, limit, position)
+
+
+async def export_filters(
+    session: AsyncSession, account_id: str, filters: InvoiceFilters, project_id: str | None
+) -> InvoiceFilters:
+    """The filters of an export, checked as the list checks them; scoped to `project_id`
+    (which must be the account's) when one is given."""
+    _check_window(filters)
+    if project_id is None:
+        return filters
+    await get_project(session, account_id, project_id)
+    return replace(filters, project_id=project_id)
 
 
 async def list_project_invoices(
