@@ -1,7 +1,7 @@
 """billing details: preferred_locale for the invoice documents
 
 Revision ID: 0003_billing_details_locale
-Revises: 0002_events_outbox
+Revises: three_d_secure
 Create Date: 2026-11-26
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_billing_details_locale"
-down_revision: str | None = "0002_events_outbox"
+down_revision: str | None = "three_d_secure"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
