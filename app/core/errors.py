@@ -126,14 +126,34 @@ class InternalError(BillingError):
     title = "Internal server error"
 
 
+class InvalidJson(BillingError):
+    status = 400
+    code = "invalid_json"
+    title = "Invalid JSON"
+
+
+class PayloadTooLarge(BillingError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+# How long a client is asked to wait before it retries a 503.
+RETRY_AFTER_SECONDS = 5
+
+
 class ServiceUnavailable(BillingError):
+    """Something the service depends on (its database) does not answer: retry later."""
+
     status = 503
     code = "service_unavailable"
     title = "Service unavailable"
 
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
 
 _HTTP_CODES = {
-    400: ("bad_request", "Bad request"),
     401: ("unauthenticated", "Authentication required"),
     403: ("forbidden", "Forbidden"),
     404: ("not_found", "Not found"),
@@ -203,13 +223,33 @@ async def _billing_error_handler(_request: Request, exc: Exception) -> JSONRespo
     return render(exc)
 
 
+def _not_json(errors: list[Any]) -> InvalidJson | None:
+    """The problem when the body is not JSON at all, rather than JSON with wrong fields."""
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            reason = error.get("ctx", {}).get("error", "malformed")
+            position = error.get("loc", ("body", "?"))[-1]
+            return InvalidJson(f"The body is not valid JSON: {reason} at character {position}.")
+        if tuple(error.get("loc", ())) == ("body",) and isinstance(error.get("input"), bytes):
+            # Sent without a JSON Content-Type: FastAPI hands the raw bytes to the model.
+            return InvalidJson("Send the body as JSON, with Content-Type: application/json.")
+    return None
+
+
 async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return render(ValidationFailed(validation_problems(list(exc.errors()))))
+    errors = list(exc.errors())
+    not_json = _not_json(errors)
+    if not_json is not None:
+        return render(not_json)
+    return render(ValidationFailed(validation_problems(errors)))
 
 
 async def _http_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's only 400: a JSON body it could not decode (e.g. not UTF-8).
+        return render(InvalidJson("The body is not valid JSON: it is not UTF-8 text."))
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     return problem_response(
