@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
@@ -15,8 +15,11 @@ from app.cards.router import router as cards_router
 from app.core.clock import Clock
 from app.core.config import ProviderName, Settings, get_settings
 from app.core.errors import PROBLEM_JSON, install_error_handlers
+from app.core.limits import RequestLimitsMiddleware, refuse_control_characters_in_path
 from app.core.metrics import RequestMetricsMiddleware
 from app.core.middleware import RequestIdMiddleware
+from app.core.openapi import document_body_errors
+from app.core.outage import install_outage_handlers
 from app.events.router import router as events_router
 from app.invoices.router import admin_router as admin_invoices_router
 from app.invoices.router import router as invoices_router
@@ -44,7 +47,8 @@ class BillingAPI(FastAPI):
         """FastAPI's document, with error schemas under the media type actually sent.
 
         `responses=` models land under application/json; errors are
-        application/problem+json, and generated clients pick parsers by that type.
+        application/problem+json, and generated clients pick parsers by that type. Every
+        operation that takes a body also lists `invalid_json` and `payload_too_large`.
         """
         schema = super().openapi()
         for operations in schema["paths"].values():
@@ -53,6 +57,7 @@ class BillingAPI(FastAPI):
                     content = response.get("content", {})
                     if PROBLEM_JSON in content and "application/json" in content:
                         content[PROBLEM_JSON]["schema"] = content.pop("application/json")["schema"]
+        document_body_errors(schema)
         return schema
 
 
@@ -91,10 +96,12 @@ def create_app(
         # own pages load Swagger UI and ReDoc from a CDN.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(refuse_control_characters_in_path)],
     )
     install_api_docs(app, app.openapi_url or "/openapi.json")
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_outage_handlers(app)
     for router in (
         cards_router,
         billing_details_router,
@@ -110,6 +117,8 @@ def create_app(
     ):
         app.include_router(router)
     mount_portal(app)
+    # Innermost: its 413s still get the CORS, metrics and request-id treatment.
+    app.add_middleware(RequestLimitsMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

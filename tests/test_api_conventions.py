@@ -118,14 +118,14 @@ class TestProblemDetails:
             await client.put("/v1/cards", headers=auth("acct_1")), 405, "method_not_allowed"
         )
 
-    async def test_malformed_json_is_422_problem(self, client, auth):
+    async def test_malformed_json_is_400_invalid_json(self, client, auth):
         response = await client.post(
             "/v1/cards",
             headers={**auth("acct_1"), "Content-Type": "application/json"},
             content=b'{"payment_method": ',
         )
-        body = assert_problem(response, 422, "validation_error")
-        assert body["errors"]
+        body = assert_problem(response, 400, "invalid_json")
+        assert "errors" not in body
 
     async def test_unexpected_errors_are_500_without_internals(self, app, client, auth):
         async def broken() -> None:

@@ -1,0 +1,82 @@
+"""Request limits: the body's size, checked before the app reads it, and path characters.
+
+Pure ASGI (no BaseHTTPMiddleware). A body over `MAX_BODY_BYTES` is refused with 413
+`payload_too_large` from its `Content-Length` alone, before a byte of it is read; a body sent
+without one (chunked) is counted as it streams in and refused as soon as it passes the limit,
+so the body is never held whole.
+"""
+
+import re
+
+from fastapi import Request
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import FieldProblem, PayloadTooLarge, ValidationFailed, render
+
+MAX_BODY_BYTES = 64 * 1024
+_TOO_LARGE = f"The body is over {MAX_BODY_BYTES // 1024} KiB."
+# C0 and C1 control characters, DEL and lone surrogates: never part of an id or a name.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` mid-body. An HTTPException, because FastAPI turns any other
+    error met while it reads the body into a 400; the app's handler renders it as a 413."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=PayloadTooLarge.status, detail=_TOO_LARGE)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class RequestLimitsMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = _content_length(scope)
+        if length is not None and length > self.max_body_bytes:
+            await render(PayloadTooLarge(_TOO_LARGE))(scope, receive, send)
+            return
+        if length is not None:
+            # The server delivers exactly Content-Length bytes: nothing more to count.
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge()
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+async def refuse_control_characters_in_path(request: Request) -> None:
+    """A dependency of every route: path parameters are text fields too (422, never a 500
+    from PostgreSQL, which cannot store NUL). Query parameters have their own types."""
+    problems = [
+        FieldProblem(field=name, message="Text must not contain control characters", type="invalid")
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value)
+    ]
+    if problems:
+        raise ValidationFailed(problems)
