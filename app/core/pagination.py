@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import FieldProblem, ValidationFailed
+from app.core.limits import CONTROL_CHARACTERS
 
 T = TypeVar("T")
 
@@ -48,9 +49,10 @@ class Cursor:
             padded = value + "=" * (-len(value) % 4)
             created_at, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
             moment = datetime.fromisoformat(created_at)
-            if moment.tzinfo is None or not isinstance(id_, str):
+            if moment.tzinfo is None or not isinstance(id_, str) or CONTROL_CHARACTERS.search(id_):
                 raise ValueError("bad cursor")
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+            moment = moment.astimezone(UTC)
+        except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
             raise ValidationFailed(
                 [
                     FieldProblem(
@@ -58,7 +60,7 @@ class Cursor:
                     )
                 ]
             ) from exc
-        return cls(moment.astimezone(UTC), id_)
+        return cls(moment, id_)
 
 
 def after_cursor(

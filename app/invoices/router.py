@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 
@@ -18,7 +17,7 @@ from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit, paginate
 from app.core.responses import json_response
 from app.core.runtime import ClockDep, RuntimeDep, SettingsDep
-from app.core.schemas import PLATFORM_ID_PATTERN
+from app.core.schemas import PLATFORM_ID_PATTERN, InputDatetime
 from app.invoices import export, service
 from app.invoices.errors import (
     AuthenticationRequired,
@@ -48,10 +47,10 @@ async def invoice_filters(
         Query(alias="status", description="Only these statuses (repeatable)."),
     ] = None,
     created_gte: Annotated[
-        AwareDatetime | None, Query(description="Created at or after (RFC 3339).")
+        InputDatetime | None, Query(description="Created at or after (RFC 3339).")
     ] = None,
     created_lt: Annotated[
-        AwareDatetime | None, Query(description="Created before (RFC 3339).")
+        InputDatetime | None, Query(description="Created before (RFC 3339).")
     ] = None,
 ) -> InvoiceFilters:
     return InvoiceFilters(
