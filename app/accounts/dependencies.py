@@ -5,14 +5,14 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.accounts import service
-from app.core.auth import Principal, get_principal
+from app.core.auth import Principal, require_account
 from app.core.db import SessionDep, after_commit
 from app.core.request_context import set_account_id
 from app.core.runtime import RuntimeDep
 
 
 async def get_current_account(
-    principal: Annotated[Principal, Depends(get_principal)],
+    principal: Annotated[Principal, Depends(require_account)],
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> str:

@@ -17,8 +17,9 @@ from app.core.runtime import SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN
 
 ADMIN_SCOPE = "billing:admin"
-# What every authenticated route can answer with, for its `responses=`.
-AUTH_ERRORS = (Unauthenticated,)
+# What every authenticated route can answer with, for its `responses=`: account routes
+# refuse the platform's admin tokens, admin routes every other token.
+AUTH_ERRORS = (Unauthenticated, Forbidden)
 ADMIN_ERRORS = (Unauthenticated, Forbidden)
 _SUBJECT = re.compile(PLATFORM_ID_PATTERN)
 
@@ -96,6 +97,15 @@ async def get_principal(
 async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if not principal.is_admin:
         raise Forbidden(f"This call needs the {ADMIN_SCOPE} scope.")
+    return principal
+
+
+async def require_account(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """An account's own token: the platform's admin token is not an account."""
+    if principal.is_admin:
+        raise Forbidden(
+            f"A {ADMIN_SCOPE} token is the platform, not an account: account routes refuse it."
+        )
     return principal
 
 
