@@ -10,6 +10,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        # Whole seconds, as the API shows them (Stripe's timestamps are seconds too): what
-        # a client reads is exactly what is stored and compared.
-        return datetime.now(UTC).replace(microsecond=0)
+        # Full precision: rows made within one second keep their order ("newest first").
+        # The API shows whole seconds (`UtcDatetime`), the floor of what is stored, so a
+        # `created_lt` or `created_gte` given a shown value selects what the client expects.
+        return datetime.now(UTC)

@@ -63,7 +63,8 @@ class ExportRow(Protocol):
 def _timestamp(value: datetime | None) -> str:
     if value is None:
         return ""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # Whole seconds, as the API shows them.
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _text(value: str) -> str:
