@@ -7,7 +7,7 @@ escapes them): the server keeps the connection and logs no traceback.
 import base64
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -29,9 +29,9 @@ async def strict(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(autouse=True)
-def _no_tracebacks(caplog: pytest.LogCaptureFixture) -> AsyncIterator[None]:
+def _no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.WARNING)
-    yield  # type: ignore[misc]
+    yield
     logged = [record for record in caplog.records if record.exc_info or record.levelno >= 40]
     assert not logged, [record.getMessage() for record in logged]
 

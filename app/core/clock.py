@@ -10,7 +10,6 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        # Full precision: rows made within one second keep their order ("newest first").
-        # The API shows whole seconds (`UtcDatetime`), the floor of what is stored, so a
-        # `created_lt` or `created_gte` given a shown value selects what the client expects.
+        # Full precision, as both databases store it: rows made within one second keep
+        # their order ("newest first"), and the API shows exactly what is stored.
         return datetime.now(UTC)

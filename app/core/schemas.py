@@ -11,7 +11,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     ValidationInfo,
     field_validator,
 )
@@ -19,15 +18,11 @@ from pydantic_core import PydanticCustomError
 
 from app.core.limits import CONTROL_CHARACTERS
 
-
-def _whole_seconds(value: datetime) -> datetime:
-    return value.replace(microsecond=0)
-
-
 # RFC 3339 in UTC, as the contract shows: 2026-11-25T10:00:00Z. Stored values are aware UTC
-# datetimes with microseconds (so that lists keep true creation order within a second), shown
-# in whole seconds; the truncated datetime is still written by pydantic-core, with its "Z".
-UtcDatetime = Annotated[datetime, PlainSerializer(_whole_seconds, return_type=datetime)]
+# datetimes, which pydantic-core writes with a "Z" natively (fast: lists write many), with
+# their microseconds when they have any (2026-11-25T10:00:00.250000Z): what a client reads is
+# exactly what is stored, compared and ordered by.
+UtcDatetime = datetime
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -63,8 +63,7 @@ class ExportRow(Protocol):
 def _timestamp(value: datetime | None) -> str:
     if value is None:
         return ""
-    # Whole seconds, as the API shows them.
-    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _text(value: str) -> str:
