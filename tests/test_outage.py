@@ -182,8 +182,10 @@ class TestConnectionsKilled:
             if response.status_code == 503:
                 assert_unavailable(response)
             statuses.append(response.status_code)
-        assert set(statuses) <= {200, 503}
-        assert statuses[-1] == 200, statuses
+        # Only a request that meets a dead connection fails: that invalidates the whole
+        # pool (every connection older than it), so the next ones reconnect.
+        assert statuses[0] in {200, 503}
+        assert statuses[1:] == [200, 200], statuses
         response = await client.put("/v1/billing-details", headers=user, json=VALID_BILLING_DETAILS)
         assert response.status_code == 200, response.text
         assert not tracebacks(caplog)
