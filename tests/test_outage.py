@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
@@ -225,3 +226,23 @@ class TestConnectionsKilled:
         response = await client.get("/v1/projects", headers=auth("acct_1"))
         assert response.status_code == 200, response.text
         assert not tracebacks(caplog)
+
+
+class TestOnlyOutagesAre503:
+    """Other failures stay bugs: 500 `internal_error`, logged."""
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            FileNotFoundError("fonts/missing.ttf"),
+            ConnectionResetError("a socket that is not the database's"),
+            IntegrityError("INSERT", {}, Exception("duplicate key")),
+        ],
+        ids=["file", "other-socket", "integrity"],
+    )
+    async def test_an_error_that_is_not_an_outage_is_500(self, app: FastAPI, client, error):
+        async def broken() -> None:
+            raise error
+
+        app.add_api_route("/v1/broken", broken)
+        assert_problem(await client.get("/v1/broken"), 500, "internal_error")
