@@ -146,6 +146,9 @@ class InvoiceCanvas(FPDF):
         return face.family + face.style
 
     def _use(self, face: Face) -> None:
+        font = self.fonts.get(face.family + face.style)
+        if font is not None and font is self.current_font and self.font_size_pt == self._size:
+            return  # what `set_font` finds after its checks
         attach(self, face)
         self.set_font(face.family, face.style, self._size)
 
