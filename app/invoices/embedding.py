@@ -277,7 +277,9 @@ class EmbeddingOutputProducer(OutputProducer):
         unicode_map, font_file = _Raw(cmap.encode("latin-1")), _Raw(stream)
         for obj in (composite, cid_font, unicode_map, descriptor, font_file):
             self._add_pdf_obj(obj, "fonts")
-        name = Name(f"MPDFAA+{font.name}").serialize()
+        # A subset's name starts with a tag of six capitals, its own in the document.
+        tag = "".join(chr(ord("A") + int(digit)) for digit in f"{font.i:06d}")
+        name = Name(f"{tag}+{font.name}").serialize()
         composite.body = (
             f"/Type /Font /Subtype /Type0 /BaseFont {name} /Encoding /Identity-H"
             f" /DescendantFonts [{cid_font.id} 0 R] /ToUnicode {unicode_map.id} 0 R"
