@@ -181,6 +181,15 @@ def test_windows_1252_documents_use_the_standard_fonts() -> None:
     assert b"/FontFile2" in data
 
 
+def test_a_symbol_outside_windows_1252_in_an_amount_switches_to_the_embedded_fonts() -> None:
+    # The customer's text fits the standard fonts; only the amounts' "₪" does not, which
+    # is found while drawing, and the document is drawn again with the shipped fonts.
+    data = render_invoice_pdf(make_invoice(name="Zoë Müller", currency="ils"), SELLER)
+    assert b"/FontFile2" in data
+    assert "₪12.34" in pdf_text(data)
+    assert "Zoë Müller" in pdf_text(data)
+
+
 def test_rendering_is_deterministic() -> None:
     invoice = make_invoice(name="Zoë Ωμέγα 山田", locale="zh-CN")
     assert render_invoice_pdf(invoice, SELLER) == render_invoice_pdf(invoice, SELLER)
