@@ -18,6 +18,8 @@ from app.core.errors import PROBLEM_JSON, install_error_handlers
 from app.core.metrics import RequestMetricsMiddleware
 from app.core.middleware import RequestIdMiddleware
 from app.events.router import router as events_router
+from app.idempotency.middleware import IdempotencyMiddleware
+from app.idempotency.openapi import document_idempotency
 from app.invoices.router import admin_router as admin_invoices_router
 from app.invoices.router import router as invoices_router
 from app.ops.router import router as ops_router
@@ -53,6 +55,7 @@ class BillingAPI(FastAPI):
                     content = response.get("content", {})
                     if PROBLEM_JSON in content and "application/json" in content:
                         content[PROBLEM_JSON]["schema"] = content.pop("application/json")["schema"]
+        document_idempotency(schema)
         return schema
 
 
@@ -110,6 +113,8 @@ def create_app(
     ):
         app.include_router(router)
     mount_portal(app)
+    # Innermost: a replay is answered with nothing else running, yet with its request id.
+    app.add_middleware(IdempotencyMiddleware, runtime=runtime)
     if runtime.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
