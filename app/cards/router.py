@@ -52,7 +52,7 @@ async def list_cards(session: SessionDep, account_id: CurrentAccount, clock: Clo
         "(`usage=off_session` at Stripe). The frontend confirms it with the `client_secret` "
         "(Stripe.js `confirmCardSetup`, which runs the bank's challenge if it asks for one; "
         "sandbox: `POST /v1/sandbox/setup-intents/{id}/confirm`), then adds the card with "
-        '`POST /v1/cards {"setup_intent": id}`.'
+        '`POST /v1/cards {"setup_intent": id}`. Counts towards the card-add limit (429).'
     ),
     responses=error_responses(*AUTH_ERRORS, CardAddRateLimited, *PROVIDER_ERRORS),
 )
@@ -97,7 +97,8 @@ async def get_setup_intent(
         "answers 200 with the same card), or of a payment-method token for a card that needs "
         "no authentication (`payment_method`). The account's first card becomes its primary "
         "card (and its `payment_due` invoices are charged to it at once). Declined cards "
-        "answer 402 with the decline code."
+        "answer 402 with the decline code. A `payment_method` add counts towards the "
+        "account's card-add limit, declined or not (429 `rate_limited` with `Retry-After`)."
     ),
     responses={
         200: {"model": Card, "description": "This setup intent's card was added already."},
