@@ -9,12 +9,17 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
+from app.idempotency.errors import IdempotencyKeyInUse
+from app.idempotency.service import ABANDONED_AFTER, KEPT_FOR, IdempotencyStore
 from app.main import create_app
+from app.models import IdempotencyKey
 from app.payments.errors import PaymentProviderUnavailable
 from app.sandbox.provider import SandboxProvider
 from tests.clock import FrozenClock
 from tests.factories import create_payment_method, create_project, invoice_body
+from tests.stripe_server import client_for, free_port
 
 ACCOUNT = "acct_idem"
 OTHER = "acct_idem_other"
@@ -349,3 +354,35 @@ class TestAcrossInstances:
         assert again.content == first.content
         assert again.headers["Idempotent-Replayed"] == "true"
         assert len(await drafts(client, user)) == 1
+
+
+class TestStore:
+    async def test_a_key_left_in_progress_by_a_dead_process_is_free_again(self, app, clock):
+        store = IdempotencyStore(app.state.runtime.sessionmaker, clock)
+        assert await store.begin("account:a", "k", "request") is None
+        with pytest.raises(IdempotencyKeyInUse):
+            await store.begin("account:a", "k", "request")
+        clock.advance(ABANDONED_AFTER)
+        assert await store.begin("account:a", "k", "request") is None
+
+    async def test_an_unreachable_database_is_503_not_500(self, settings, clock, auth):
+        gone = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/billing"
+        async with client_for(settings.model_copy(update={"database_url": gone}), clock) as http:
+            response = await http.post(
+                "/v1/cards/setup-intents", headers=keyed(auth(ACCOUNT), "no-database")
+            )
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+        assert int(response.headers["Retry-After"]) >= 1
+
+    async def test_expired_keys_are_purged(self, app, clock, cleaner):
+        store = IdempotencyStore(app.state.runtime.sessionmaker, clock)
+        for key in ("old-1", "old-2"):
+            assert await store.begin("account:a", key, "request") is None
+        clock.advance(KEPT_FOR)
+        # A process purges every caller's expired keys when it starts, then now and then.
+        fresh = IdempotencyStore(app.state.runtime.sessionmaker, clock)
+        assert await fresh.begin("account:b", "new", "request") is None
+        async with cleaner.connect() as connection:
+            keys = (await connection.execute(select(IdempotencyKey.key))).scalars().all()
+        assert keys == ["new"]

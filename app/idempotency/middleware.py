@@ -9,7 +9,9 @@ response back with `Idempotent-Replayed: true` and reaches no route at all.
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from enum import Enum
+from functools import partial
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -99,7 +101,7 @@ class IdempotencyMiddleware:
         await self._run(scope, replay_receive, send, caller, key)
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, caller: str, key: str) -> None:
-        recorder = _Recorder(self.store, caller, key, send)
+        recorder = _Recorder(self.store, caller, key, send, partial(self._release, caller, key))
         token = set_idempotency_key(provider_key(caller, key))
         try:
             await self.app(scope, receive, recorder.send)
@@ -121,8 +123,16 @@ class IdempotencyMiddleware:
 class _Recorder:
     """Passes a response on; one to keep is stored first, then sent."""
 
-    def __init__(self, store: IdempotencyStore, caller: str, key: str, send: Send) -> None:
+    def __init__(
+        self,
+        store: IdempotencyStore,
+        caller: str,
+        key: str,
+        send: Send,
+        release: Callable[[], Awaitable[None]],
+    ) -> None:
         self.store, self.caller, self.key, self._send = store, caller, key, send
+        self._release = release
         self.start: Message | None = None
         self.body: list[bytes] = []
         self.keep = True
@@ -134,7 +144,8 @@ class _Recorder:
             self.keep = status < 500 and status != _NOT_KEPT
             if not self.keep:
                 self.done = True
-                await self.store.release(self.caller, self.key)
+                # Before the answer goes out: a retry it prompts finds the key free.
+                await self._release()
                 await self._send(message)
                 return
             self.start = message
