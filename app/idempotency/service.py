@@ -11,7 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -64,11 +64,11 @@ class IdempotencyStore:
         Raises `IdempotencyKeyReused` if the key was used for another request, and
         `IdempotencyKeyInUse` while the first request with it is still running.
         """
+        now = self._clock.now()
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+            await self._purge(now)
         async with self._sessionmaker() as session:
-            now = self._clock.now()
-            if time.monotonic() >= self._next_purge:
-                self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
-                await repository.purge_expired(session, now)
             values = {
                 "caller": caller,
                 "key": key,
@@ -93,6 +93,16 @@ class IdempotencyStore:
                 await session.rollback()
                 return _replay_of(request, *stored)
         raise IdempotencyKeyInUse("Another request is using this Idempotency-Key.")
+
+    async def _purge(self, now: datetime) -> None:
+        """Delete every caller's expired keys, in a transaction of its own: two processes
+        purging at once may collide, and that must never fail a request."""
+        try:
+            async with self._sessionmaker() as session:
+                await repository.purge_expired(session, now)
+                await session.commit()
+        except Exception:
+            logger.warning("purging expired idempotency keys failed", exc_info=True)
 
     async def finish(self, caller: str, key: str, response: StoredResponse) -> None:
         """Keep the response for the key's repeats."""
