@@ -21,6 +21,8 @@ from app.core.middleware import RequestIdMiddleware
 from app.core.openapi import document_body_errors
 from app.core.outage import install_outage_handlers
 from app.events.router import router as events_router
+from app.idempotency.middleware import IdempotencyMiddleware
+from app.idempotency.openapi import document_idempotency
 from app.invoices.router import admin_router as admin_invoices_router
 from app.invoices.router import router as invoices_router
 from app.ops.router import router as ops_router
@@ -58,6 +60,7 @@ class BillingAPI(FastAPI):
                     if PROBLEM_JSON in content and "application/json" in content:
                         content[PROBLEM_JSON]["schema"] = content.pop("application/json")["schema"]
         document_body_errors(schema)
+        document_idempotency(schema)
         return schema
 
 
@@ -117,7 +120,10 @@ def create_app(
     ):
         app.include_router(router)
     mount_portal(app)
-    # Innermost: its 413s still get the CORS, metrics and request-id treatment.
+    # Innermost: a replay is answered with nothing else running, yet with its request id.
+    app.add_middleware(IdempotencyMiddleware, runtime=runtime)
+    # Just outside it: an oversized body is refused before anything reads it, and its 413
+    # still gets the CORS, metrics and request-id treatment.
     app.add_middleware(RequestLimitsMiddleware)
     if runtime.settings.cors_origins:
         app.add_middleware(

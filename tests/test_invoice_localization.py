@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 
 from app.core.locales import locale_tag, parse_locale
 from app.invoices import pdf
+from app.invoices.fonts import face_for, print_face
 from app.invoices.localization import (
     TRANSLATIONS_DIR,
     DocumentLocale,
@@ -19,7 +20,7 @@ from app.invoices.localization import (
     tender_currencies,
     to_major_units,
 )
-from app.invoices.typesetting import clean
+from app.invoices.typesetting import clean, fits_standard_fonts
 
 CATALOGUES = sorted(TRANSLATIONS_DIR.glob("*/LC_MESSAGES/invoices.po"))
 
@@ -130,3 +131,19 @@ def test_clean_composes_and_drops_invisible_characters() -> None:
     assert clean("a\u200fb\u200bc") == "abc"
     assert clean("tab\there") == "tab here"
     assert clean("ی\u200cک") == "ی\u200cک"  # a zero-width non-joiner shapes Persian words
+
+
+def test_the_standard_fonts_fit_windows_1252_text_once_cleaned() -> None:
+    assert fits_standard_fonts(["Zoë Müller", "12,34 €", "Œuvre – „Straße“", None, ""])
+    assert fits_standard_fonts(["Zoe\u0308", "a\u200fb"])  # composed; marks dropped
+    assert not fits_standard_fonts(["Acme", "Łódź"])
+    assert not fits_standard_fonts(["Ωμέγα"])
+    assert not fits_standard_fonts(["山田"])
+
+
+def test_cjk_characters_print_in_one_face_whatever_their_slice() -> None:
+    assert face_for("山", "") != face_for("田", "")  # two slices of the CJK font
+    assert print_face("山", "") == print_face("田", "") == print_face("김", "B")
+    assert print_face("a", "") == face_for("a", "")
+    assert print_face("ω", "B") == face_for("ω", "B")
+    assert print_face("ش", "") == face_for("ش", "")

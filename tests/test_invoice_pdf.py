@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fontTools.pens.recordingPen import DecomposingRecordingPen, RecordingPen
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from app.invoices.embedding import FontTables
+from app.invoices.embedding import FontTables, font_program
 from app.invoices.fonts import FONT_DIR
 from app.invoices.pdf import Seller, render_invoice_pdf
 from app.models import Invoice, InvoiceLine, InvoiceStatus
@@ -180,6 +181,15 @@ def test_windows_1252_documents_use_the_standard_fonts() -> None:
     assert b"/FontFile2" in data
 
 
+def test_a_symbol_outside_windows_1252_in_an_amount_switches_to_the_embedded_fonts() -> None:
+    # The customer's text fits the standard fonts; only the amounts' "₪" does not, which
+    # is found while drawing, and the document is drawn again with the shipped fonts.
+    data = render_invoice_pdf(make_invoice(name="Zoë Müller", currency="ils"), SELLER)
+    assert b"/FontFile2" in data
+    assert "₪12.34" in pdf_text(data)
+    assert "Zoë Müller" in pdf_text(data)
+
+
 def test_rendering_is_deterministic() -> None:
     invoice = make_invoice(name="Zoë Ωμέγα 山田", locale="zh-CN")
     assert render_invoice_pdf(invoice, SELLER) == render_invoice_pdf(invoice, SELLER)
@@ -191,24 +201,50 @@ def test_long_invoices_break_onto_numbered_pages() -> None:
     assert "Page 3 of 3" in pdf_text(data)
 
 
-def test_embedded_font_program_keeps_glyph_ids_and_composite_parts() -> None:
-    path = FONT_DIR / "NotoSans-Regular.ttf"
-    original = TTFont(path)
+def test_embedded_font_program_numbers_glyphs_as_asked_and_keeps_composite_parts() -> None:
+    original = TTFont(FONT_DIR / "NotoSans-Regular.ttf")
     tables = FontTables.read(original)
-    glyph_order = original.getGlyphOrder()
-    cmap = original.getBestCmap()
-    wanted = {glyph_order.index(cmap[ord(char)]) for char in "Łódź"}
-    program = TTFont(io.BytesIO(tables.program(wanted)))
-    glyf, source = program["glyf"], original["glyf"]
-    kept = {
-        gid for gid in range(len(glyph_order)) if glyf[program.getGlyphName(gid)].numberOfContours
+    glyph_order, cmap = original.getGlyphOrder(), original.getBestCmap()
+    wanted = [glyph_order.index(cmap[ord(char)]) for char in "Łódź"]
+    # Glyph 1 left empty, as for a character code a document does not use.
+    program = TTFont(io.BytesIO(font_program([(tables, 0), None, *((tables, g) for g in wanted)])))
+    order = program.getGlyphOrder()
+    assert program["glyf"][order[1]].numberOfContours == 0
+    source_glyphs, glyphs = original.getGlyphSet(), program.getGlyphSet()
+    for new_id, old_id in enumerate(wanted, start=2):
+        assert program["hmtx"][order[new_id]] == original["hmtx"][glyph_order[old_id]]
+        drawn, expected = DecomposingRecordingPen(glyphs), DecomposingRecordingPen(source_glyphs)
+        glyphs[order[new_id]].draw(drawn)
+        source_glyphs[glyph_order[old_id]].draw(expected)
+        assert drawn.value == expected.value
+    # The accented letters are composites: their parts follow, and nothing else.
+    assert any(original["glyf"][glyph_order[g]].isComposite() for g in wanted)
+    assert len(order) < 12
+
+
+def test_a_font_program_can_join_the_slices_of_one_font() -> None:
+    paths = {
+        char: next(FONT_DIR.glob(f"NotoSansCJKsc-Regular.{first}-*.ttf"))
+        for char, first in (("山", "5a95"), ("田", "7495"))
     }
-    assert wanted <= kept
-    for gid in wanted:
-        glyph = source[glyph_order[gid]]
-        if glyph.isComposite():
-            parts = {glyph_order.index(component.glyphName) for component in glyph.components}
-            assert parts <= kept
-    assert len(kept) < 12
-    for gid in kept:
-        assert program["hmtx"][program.getGlyphName(gid)] == original["hmtx"][glyph_order[gid]]
+    fonts = {char: TTFont(path) for char, path in paths.items()}
+    sources = [
+        (FontTables.read(font), font.getGlyphID(font.getBestCmap()[ord(char)]))
+        for char, font in fonts.items()
+    ]
+    program = TTFont(io.BytesIO(font_program([(sources[0][0], 0), *sources])))
+    glyphs = program.getGlyphSet()
+    for new_id, char in enumerate(fonts, start=1):
+        drawn, expected = RecordingPen(), RecordingPen()
+        glyphs[program.getGlyphName(new_id)].draw(drawn)
+        fonts[char].getGlyphSet()[fonts[char].getBestCmap()[ord(char)]].draw(expected)
+        assert drawn.value == expected.value
+
+
+def test_cjk_text_embeds_one_font_whatever_slices_its_characters_are_in() -> None:
+    # Characters from five slices of the CJK font, and Korean and kana.
+    name = "王小明 山田 김민준 サンプル"
+    data = render_invoice_pdf(make_invoice(name=name, city="北京", locale="zh-CN"), SELLER)
+    assert name in pdf_text(data)
+    # Noto Sans regular and bold for the Latin text, and one CJK font.
+    assert data.count(b"/FontFile2") == 3

@@ -13,11 +13,11 @@ What is kept, and why:
   HarfBuzz needs them to join Arabic letters and place marks.
 - The CJK font is Noto Sans CJK SC cut to the scripts customers write names in: every
   CJK Unified Ideograph of the basic block (U+4E00-U+9FFF), every Hangul syllable, kana,
-  CJK punctuation and the full-width forms. It is split into slices of 512 code points,
-  because embedding subsets a font in time proportional to its glyph count: a document
-  loads only the slices its text touches. Its CFF outlines become TrueType ones: fpdf2
-  embeds CID-keyed CFF fonts with an encoding that text extraction (pypdf, and so search
-  and copy) misreads as one byte per character.
+  CJK punctuation and the full-width forms. It is split into slices of 512 code points:
+  a process parses only the slices its documents touch, and a document embeds the glyphs
+  it uses from them as one font (app/invoices/embedding.py). Its CFF outlines become
+  TrueType ones: fpdf2 embeds CID-keyed CFF fonts with an encoding that text extraction
+  (pypdf, and so search and copy) misreads as one byte per character.
 """
 
 import argparse

@@ -1,4 +1,4 @@
-from app.core.errors import Conflict, NotFound
+from app.core.errors import BillingError, Conflict, NotFound
 
 
 class CardNotFound(NotFound):
@@ -34,3 +34,16 @@ class SetupIntentNotFound(NotFound):
 class SetupIntentIncomplete(Conflict):
     code = "setup_intent_incomplete"
     title = "Setup intent incomplete"
+
+
+class CardAddRateLimited(BillingError):
+    status = 429
+    code = "rate_limited"
+    title = "Rate limited"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -1,9 +1,11 @@
 """SQL for cards."""
 
+from datetime import datetime
+
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Card
+from app.models import Card, CardAddAttempt
 
 
 async def list_for_account(session: AsyncSession, account_id: str) -> list[Card]:
@@ -122,3 +124,29 @@ async def claim_unannounced_expiring(
         .with_for_update(skip_locked=True)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def recent_add_attempts(
+    session: AsyncSession, account_id: str, since: datetime, limit: int
+) -> list[datetime]:
+    """When the account's newest card-add attempts after `since` were made, newest first."""
+    result = await session.execute(
+        select(CardAddAttempt.attempted_at)
+        .where(CardAddAttempt.account_id == account_id, CardAddAttempt.attempted_at > since)
+        .order_by(CardAddAttempt.attempted_at.desc())
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def record_add_attempt(
+    session: AsyncSession, account_id: str, now: datetime, forget_before: datetime
+) -> None:
+    """Count one card-add attempt; the account's attempts before `forget_before` go."""
+    await session.execute(
+        delete(CardAddAttempt).where(
+            CardAddAttempt.account_id == account_id, CardAddAttempt.attempted_at <= forget_before
+        )
+    )
+    session.add(CardAddAttempt(account_id=account_id, attempted_at=now))
+    await session.flush()

@@ -3,8 +3,9 @@
 from fastapi import APIRouter, Response, status
 
 from app.accounts.dependencies import CurrentAccount
-from app.cards import service, setup_intents
+from app.cards import rate_limit, service, setup_intents
 from app.cards.errors import (
+    CardAddRateLimited,
     CardAlreadyAdded,
     CardExpired,
     CardLimitReached,
@@ -51,14 +52,21 @@ async def list_cards(session: SessionDep, account_id: CurrentAccount, clock: Clo
         "(`usage=off_session` at Stripe). The frontend confirms it with the `client_secret` "
         "(Stripe.js `confirmCardSetup`, which runs the bank's challenge if it asks for one; "
         "sandbox: `POST /v1/sandbox/setup-intents/{id}/confirm`), then adds the card with "
-        '`POST /v1/cards {"setup_intent": id}`.'
+        '`POST /v1/cards {"setup_intent": id}`. Counts towards the card-add limit (429).'
     ),
-    responses=error_responses(*AUTH_ERRORS, *PROVIDER_ERRORS),
+    responses=error_responses(*AUTH_ERRORS, CardAddRateLimited, *PROVIDER_ERRORS),
 )
 async def create_setup_intent(
-    session: SessionDep, account_id: CurrentAccount, provider: ProviderDep
+    session: SessionDep,
+    account_id: CurrentAccount,
+    provider: ProviderDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> SetupIntent:
-    return SetupIntent.build(await setup_intents.create_setup_intent(session, provider, account_id))
+    intent = await rate_limit.create_setup_intent(
+        session, provider, account_id, clock.now(), settings.card_add_limit
+    )
+    return SetupIntent.build(intent)
 
 
 @router.get(
@@ -89,7 +97,8 @@ async def get_setup_intent(
         "answers 200 with the same card), or of a payment-method token for a card that needs "
         "no authentication (`payment_method`). The account's first card becomes its primary "
         "card (and its `payment_due` invoices are charged to it at once). Declined cards "
-        "answer 402 with the decline code."
+        "answer 402 with the decline code. A `payment_method` add counts towards the "
+        "account's card-add limit, declined or not (429 `rate_limited` with `Retry-After`)."
     ),
     responses={
         200: {"model": Card, "description": "This setup intent's card was added already."},
@@ -101,6 +110,7 @@ async def get_setup_intent(
             CardAlreadyAdded,
             CardLimitReached,
             SetupIntentIncomplete,
+            CardAddRateLimited,
             *PROVIDER_ERRORS,
         ),
     },
@@ -123,8 +133,14 @@ async def create_card(
             response.status_code = status.HTTP_200_OK
         return Card.build(card, now)
     assert body.payment_method is not None, "CardCreate holds exactly one"
-    card = await service.add_card(
-        session, provider, account_id, body.payment_method, now, settings.retry_schedule
+    card = await rate_limit.add_card(
+        session,
+        provider,
+        account_id,
+        body.payment_method,
+        now,
+        settings.retry_schedule,
+        settings.card_add_limit,
     )
     return Card.build(card, now)
 

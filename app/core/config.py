@@ -1,6 +1,7 @@
 """Typed settings, read once from `BILLING_*` environment variables."""
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -24,6 +25,7 @@ DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105
 ENV_PREFIX = "BILLING_"
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_RATE = re.compile(r"^(\d+)/([smhd])$")
 
 
 class SettingsError(Exception):
@@ -50,6 +52,27 @@ def parse_duration(value: str) -> timedelta:
     if delta <= timedelta(0):
         raise ValueError(f"{value!r} must be longer than zero")
     return delta
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most `count` events per sliding `period`."""
+
+    count: int
+    period: timedelta
+
+
+def parse_rate_limit(value: object) -> object:
+    """Parse `20/h`, `5/m` or `100/d` strictly: a positive count, a slash and one unit."""
+    if not isinstance(value, str):
+        return value
+    match = _RATE.fullmatch(value.strip())
+    if match is None or int(match.group(1)) < 1:
+        raise ValueError(
+            f"{value!r} is not a limit like 20/h: a count of 1 or more per s, m, h or d"
+        )
+    count, unit = match.groups()
+    return RateLimit(int(count), timedelta(**{_UNITS[unit]: 1}))
 
 
 def _split_schedule(value: object) -> object:
@@ -87,6 +110,10 @@ class Settings(BaseSettings):
     webhook_secrets_key: SecretStr | None = None
     retry_schedule: Annotated[list[timedelta], NoDecode, BeforeValidator(_split_schedule)] = Field(
         default_factory=lambda: [timedelta(days=1), timedelta(days=3), timedelta(days=5)]
+    )
+    # Card adds (setup intents included) per account, counted in the database.
+    card_add_limit: Annotated[RateLimit, NoDecode, BeforeValidator(parse_rate_limit)] = Field(
+        default_factory=lambda: RateLimit(20, timedelta(hours=1))
     )
     cors_origins: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = Field(
         default_factory=list

@@ -3,12 +3,13 @@
 Noto Sans prints Latin (every diacritic), Greek, Cyrillic and the currency symbols; Noto
 Sans Hebrew and Noto Sans Arabic the right-to-left scripts; Noto Sans CJK SC, cut in slices
 of 512 code points (see tools/build_fonts.py), Chinese, Japanese and Korean. All are under
-the SIL Open Font License 1.1 (fonts/OFL.txt).
+the SIL Open Font License 1.1 (fonts/OFL.txt). A document embeds the CJK slices it uses as
+one font (`print_face`), which embedding.py assembles from the slices' glyphs.
 
 fpdf2's `add_font()` parses a font file for every document: its character map and widths
 for the whole font, which costs more than drawing the invoice. Here each file is parsed once
 per process into a template, and a document gets a copy that shares the template's read-only
-tables and owns what fpdf2 changes while writing (the used-glyph map and the descriptor).
+tables and owns what fpdf2 changes while writing (the used-glyph map).
 embedding.py then writes the used glyphs into the PDF without fontTools.
 """
 
@@ -62,7 +63,7 @@ def _cjk_slices() -> tuple[tuple[int, int, Face], ...]:
     return tuple(slices)
 
 
-_template_lock = threading.Lock()
+_template_lock = threading.RLock()
 _templates: dict[Face, EmbeddableFont] = {}
 
 
@@ -74,7 +75,7 @@ def _template(face: Face) -> EmbeddableFont:
             template = _templates.get(face)
             if template is None:
                 template = EmbeddableFont(FPDF(), face.path, face.family + face.style, face.style)
-                template.tables = FontTables.read(template.ttfont)
+                template.parts = {0: FontTables.read(template.ttfont)}
                 # Loaded now, not lazily by the first of several threads shaping text.
                 template.ttfont.getGlyphOrder()
                 _templates[face] = template
@@ -105,6 +106,39 @@ def face_for(char: str, style: Style) -> Face:
     return _SCRIPT_FACES[style][0]
 
 
+@lru_cache(maxsize=1)
+def _cjk() -> Face:
+    """All the CJK slices as one font: its first slice, to which the others are added."""
+    first = _cjk_slices()[0][2]
+    return Face("cjk", "", first.path)
+
+
+@lru_cache(maxsize=8192)
+def print_face(char: str, style: Style) -> Face:
+    """The face that prints `char` in text placed run by run: `face_for`'s, except that
+    the CJK slices are one font, so that a Chinese line is one run in one embedded font
+    rather than a run and a font for every few characters. (Text shaped by fpdf2's `cell()`
+    keeps the slices: HarfBuzz reads one font file at a time.)"""
+    face = face_for(char, style)
+    slices = _cjk_slices()
+    index = next((n for n, (_, _, piece) in enumerate(slices) if piece == face), None)
+    if index is None:
+        return face
+    merged = _template(_cjk())
+    if index not in merged.parts:
+        with _template_lock:
+            if index not in merged.parts:
+                piece = _template(face)
+                # Glyph ids carry the slice's index above the slice's own glyph id.
+                merged.glyph_ids.update(
+                    {code: index << 16 | gid for code, gid in piece.glyph_ids.items()}
+                )
+                merged.cmap.update(piece.cmap)
+                merged.cw.update(piece.cw)
+                merged.parts[index] = piece.parts[0]
+    return _cjk()
+
+
 def attach(pdf: FPDF, face: Face) -> None:
     """Make `face` usable in `pdf` through `set_font(face.family, face.style)`."""
     key = face.family + face.style
@@ -112,7 +146,6 @@ def attach(pdf: FPDF, face: Face) -> None:
         return
     font = copy.copy(_template(face))
     font.i = len(pdf.fonts) + 1
-    font.desc = copy.copy(font.desc)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     # Each document shapes with its own HarfBuzz font: shaping sets its size in place.

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 from app.billing_details.schemas import BillingSnapshot
 from app.invoices.localization import N_, DocumentLocale
-from app.invoices.typesetting import LINE, RGB, InvoiceCanvas, NeedsEmbeddedFonts
+from app.invoices.typesetting import (
+    LINE,
+    RGB,
+    InvoiceCanvas,
+    NeedsEmbeddedFonts,
+    fits_standard_fonts,
+)
 from app.models import Invoice, InvoiceStatus
 
 
@@ -91,10 +97,28 @@ def render_invoice_pdf(invoice: Invoice, seller: Seller) -> bytes:
     # Finalized invoices (the only ones with a PDF) always carry their snapshot.
     snapshot = BillingSnapshot.model_validate(invoice.billing_snapshot)
     loc = DocumentLocale.for_tag(snapshot.preferred_locale)
-    try:
-        return _render(invoice, snapshot, seller, loc, embedded=False)
-    except NeedsEmbeddedFonts:
-        return _render(invoice, snapshot, seller, loc, embedded=True)
+    if fits_standard_fonts(_varying_texts(invoice, snapshot, seller, loc)):
+        try:
+            return _render(invoice, snapshot, seller, loc, embedded=False)
+        except NeedsEmbeddedFonts:
+            pass  # a label, date or amount in another script
+    return _render(invoice, snapshot, seller, loc, embedded=True)
+
+
+def _varying_texts(
+    invoice: Invoice, snapshot: BillingSnapshot, seller: Seller, loc: DocumentLocale
+) -> list[str | None]:
+    """The customer's and the seller's text, and a label and a date in the document's
+    locale: what decides, for nearly every document, whether it needs embedded fonts."""
+    address = snapshot.address
+    return [
+        *(snapshot.name, snapshot.email, snapshot.vat_id, invoice.number, invoice.project_name),
+        *(address.line1, address.line2, address.city, address.postal_code, address.state),
+        loc.country(address.country) if address.country else None,
+        *(seller.name, seller.address, seller.email, loc.gettext("Invoice")),
+        loc.date(invoice.finalized_at or invoice.created_at),
+        *(line.description for line in invoice.lines),
+    ]
 
 
 def _render(

@@ -9,14 +9,15 @@ letters and whose bidirectional algorithm puts right-to-left runs in visual orde
 """
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Literal
 
 from fpdf import FPDF
+from fpdf.fonts import CORE_FONTS_CHARWIDTHS
 
 from app.invoices.embedding import EmbeddingOutputProducer
-from app.invoices.fonts import Face, Style, advance, attach, covers, face_for
+from app.invoices.fonts import Face, Style, advance, attach, covers, face_for, print_face
 
 RGB = tuple[int, int, int]
 
@@ -29,6 +30,20 @@ _JOINERS = frozenset("\u200c\u200d")
 
 class NeedsEmbeddedFonts(Exception):
     """The document has text the standard fonts cannot print; render it with embedded ones."""
+
+
+def fits_standard_fonts(texts: Iterable[str | None]) -> bool:
+    """Whether the standard PDF fonts print every one of `texts` (Windows-1252, once
+    cleaned). Checked on a document's customer data before drawing it, this spares most
+    documents that need the embedded fonts a first attempt with the standard ones."""
+    for text in texts:
+        if not text or text.isascii():
+            continue
+        try:
+            clean(text).encode(_CORE_ENCODING)
+        except UnicodeEncodeError:
+            return False
+    return True
 
 
 @lru_cache(maxsize=4096)
@@ -49,27 +64,39 @@ def clean(text: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=8192)
+def _core_units(text: str, style: Style) -> float:
+    """The width of `text` in the standard Helvetica, in thousandths of the font size."""
+    try:
+        encoded = text.encode(_CORE_ENCODING).decode("latin-1")
+    except UnicodeEncodeError as error:
+        raise NeedsEmbeddedFonts from error
+    widths = CORE_FONTS_CHARWIDTHS[_CORE_FONT.lower() + style]
+    return float(sum(widths[char] for char in encoded))
+
+
 def _is_right_to_left(text: str) -> bool:
     if text.isascii():
         return False
     return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
 
 
-def runs(text: str, style: Style) -> list[tuple[Face, str]]:
-    """`text` cut into runs of characters printed by the same face. A space joins the run
-    before it when that face has one (the CJK slices do not), so that runs break only where
-    the script changes."""
+@lru_cache(maxsize=8192)
+def runs(text: str, style: Style) -> tuple[tuple[Face, str, float], ...]:
+    """`text` cut into runs of characters printed by the same face, each with its width in
+    thousandths of the font size. A space joins the run before it when that face has one
+    (the CJK fonts do not), so that runs break only where the script changes."""
     if text.isascii():
-        return [(face_for("a", style), text)]
-    result: list[tuple[Face, str]] = []
+        face = print_face("a", style)
+        return ((face, text, advance(face, text)),)
+    cut: list[tuple[Face, str]] = []
     for char in text:
-        if result and (
-            face_for(char, style) == result[-1][0] or (char == " " and covers(result[-1][0], char))
-        ):
-            result[-1] = (result[-1][0], result[-1][1] + char)
+        face = print_face(char, style)
+        if cut and (face == cut[-1][0] or (char == " " and covers(cut[-1][0], char))):
+            cut[-1] = (cut[-1][0], cut[-1][1] + char)
         else:
-            result.append((face_for(char, style), char))
-    return result
+            cut.append((face, char))
+    return tuple((face, run, advance(face, run)) for face, run in cut)
 
 
 class InvoiceCanvas(FPDF):
@@ -88,6 +115,8 @@ class InvoiceCanvas(FPDF):
         self.c_margin = 0
         self._style: Style = ""
         self._size = 10.0
+        # Shaped text is measured before it is wrapped and again before it is placed.
+        self._shaped_widths: dict[tuple[str, Style, float], float] = {}
         if embedded:
             regular = face_for("a", "")
             attach(self, regular)
@@ -117,27 +146,31 @@ class InvoiceCanvas(FPDF):
         return face.family + face.style
 
     def _use(self, face: Face) -> None:
+        font = self.fonts.get(face.family + face.style)
+        if font is not None and font is self.current_font and self.font_size_pt == self._size:
+            return  # what `set_font` finds after its checks
         attach(self, face)
         self.set_font(face.family, face.style, self._size)
-
-    def _core_text(self, text: str) -> str:
-        try:
-            return text.encode(_CORE_ENCODING).decode("latin-1")
-        except UnicodeEncodeError as error:
-            raise NeedsEmbeddedFonts from error
 
     def width(self, text: str) -> float:
         """The printed width of `text` in the current style, in mm."""
         text = clean(text)
         if not self.embedded:
-            assert self.current_font is not None
-            encoded = self._core_text(text)
-            return float(self.current_font.get_text_width(encoded, self._size, None)[1]) / self.k
+            return _core_units(text, self._style) * self._size / 1000 / self.k
         if _is_right_to_left(text):
-            self._use(face_for(text[0], self._style))
-            return float(self.get_string_width(text))
-        total = sum(advance(face, run) for face, run in runs(text, self._style))
+            return self._shaped_width(text)
+        total = sum(units for _, _, units in runs(text, self._style))
         return total * self._size / 1000 / self.k
+
+    def _shaped_width(self, text: str) -> float:
+        key = (text, self._style, self._size)
+        width = self._shaped_widths.get(key)
+        if width is None:
+            if not self.text_shaping:
+                self.set_text_shaping(True)
+            self._use(face_for(text[0], self._style))
+            width = self._shaped_widths[key] = float(self.get_string_width(text))
+        return width
 
     def put(self, x: float, top: float, text: str, align: Literal["L", "R"] = "L") -> None:
         """Print one line of `text` in the current style, its box starting at `top`, left- or
@@ -153,16 +186,29 @@ class InvoiceCanvas(FPDF):
             return
         baseline = top + 0.5 * LINE + 0.3 * self.font_size
         if not self.embedded:
-            self.text(x, baseline, text)
+            self._show(x, baseline, text.encode(_CORE_ENCODING).decode("latin-1"))
             return
-        for face, run in runs(text, self._style):
+        for face, run, units in runs(text, self._style):
             self._use(face)
-            self.text(x, baseline, run)
-            x += advance(face, run) * self._size / 1000 / self.k
+            self._show(x, baseline, run)
+            x += units * self._size / 1000 / self.k
+
+    def _show(self, x: float, baseline: float, text: str) -> None:
+        """What fpdf2's `text()` writes for the invoice's text, without the checks for what
+        the invoice never uses (underline, text modes, links), which cost more than the
+        rest on a page of short texts."""
+        font = self.current_font
+        assert font is not None
+        if not self.current_font_is_set_on_page:
+            self._out(self._set_font_for_page(font, self.font_size_pt))
+        origin = f"{x * self.k:.2f} {(self.h - baseline) * self.k:.2f}"
+        shown = f"BT {origin} Td {font.encode_text(text)} ET"
+        if self.fill_color != self.text_color:
+            assert self.text_color is not None
+            shown = f"q {self.text_color.serialize().lower()} {shown} Q"
+        self._out(shown)
 
     def _shaped(self, x: float, top: float, width: float, text: str) -> None:
-        if not self.text_shaping:
-            self.set_text_shaping(True)
         self._use(face_for(text[0], self._style))
         self.cell_at(x, top, width + 0.01, text)
 

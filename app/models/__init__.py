@@ -4,6 +4,7 @@ from app.core.db import Base
 from app.models.account import Account
 from app.models.billing_details import BillingDetails
 from app.models.card import Card
+from app.models.card_add_attempt import CardAddAttempt
 from app.models.event import (
     DeliveryStatus,
     Event,
@@ -11,6 +12,7 @@ from app.models.event import (
     WebhookDeliveryAttempt,
     WebhookEndpoint,
 )
+from app.models.idempotency import IdempotencyKey
 from app.models.invoice import Invoice, InvoiceLine, InvoiceStatus, PaymentAttempt, PaymentOutcome
 from app.models.project import Project
 from app.models.sandbox import (
@@ -26,8 +28,10 @@ __all__ = [
     "Base",
     "BillingDetails",
     "Card",
+    "CardAddAttempt",
     "DeliveryStatus",
     "Event",
+    "IdempotencyKey",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",

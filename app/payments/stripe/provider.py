@@ -11,6 +11,7 @@ import stripe
 from stdnum.eu import vat
 
 from app.core.config import Settings
+from app.core.request_context import current_idempotency_key
 from app.payments.errors import AUTHENTICATION_REQUIRED, PaymentMethodNotFound
 from app.payments.provider import (
     ChargeRequest,
@@ -45,6 +46,19 @@ def _info(method: stripe.PaymentMethod) -> PaymentMethodInfo:
         exp_month=card.exp_month,
         exp_year=card.exp_year,
     )
+
+
+def _keyed(operation: str) -> stripe.RequestOptions:
+    """Stripe's idempotency key for one call of the request, derived from its Idempotency-Key.
+
+    A retry of a request that failed (a 5xx is not kept, so it runs again) makes the same
+    calls with the same keys, and Stripe answers them with their first results instead of a
+    second effect. Without an Idempotency-Key the SDK makes a key per call (its own network
+    retries reuse it). Charges and customers have keys of their own, derived from what we
+    committed, which any re-run (a request's or the collector's) computes again.
+    """
+    key = current_idempotency_key()
+    return {"idempotency_key": f"{key}:{operation}"} if key is not None else {}
 
 
 def _customer_id(method: stripe.PaymentMethod) -> str | None:
@@ -99,6 +113,7 @@ class StripeProvider:
                         "country": details.country,
                     },
                 },
+                _keyed("customer"),
             )
             # Stripe's `eu_vat` tax id type only takes EU VAT numbers; elsewhere the VAT id
             # is free text that Stripe would refuse, so it stays ours alone.
@@ -113,7 +128,9 @@ class StripeProvider:
         existing = (await taxes.list_async(customer_id)).data
         keep = next((t for t in existing if t.type == "eu_vat" and t.value == eu_vat), None)
         if eu_vat is not None and keep is None:
-            await taxes.create_async(customer_id, {"type": "eu_vat", "value": eu_vat})
+            await taxes.create_async(
+                customer_id, {"type": "eu_vat", "value": eu_vat}, _keyed("tax-id")
+            )
         for tax_id in existing:
             if tax_id is not keep:
                 await taxes.delete_async(customer_id, tax_id.id)
@@ -134,14 +151,16 @@ class StripeProvider:
             "attach the payment method", payment_method=payment_method_id, declines=True
         ):
             method = await self._client.v1.payment_methods.attach_async(
-                payment_method_id, {"customer": customer_id}
+                payment_method_id, {"customer": customer_id}, _keyed(f"attach:{payment_method_id}")
             )
         return _info(method)
 
     async def detach_payment_method(self, payment_method_id: str) -> None:
         with translated("detach the payment method"):
             try:
-                await self._client.v1.payment_methods.detach_async(payment_method_id)
+                await self._client.v1.payment_methods.detach_async(
+                    payment_method_id, options=_keyed(f"detach:{payment_method_id}")
+                )
             except stripe.InvalidRequestError:
                 # Stripe refuses to detach what is not attached: if that is why, the card is
                 # already gone there, which is all we asked for.
@@ -160,7 +179,9 @@ class StripeProvider:
     async def set_default_payment_method(self, customer_id: str, payment_method_id: str) -> None:
         with translated("set the default payment method"):
             await self._client.v1.customers.update_async(
-                customer_id, {"invoice_settings": {"default_payment_method": payment_method_id}}
+                customer_id,
+                {"invoice_settings": {"default_payment_method": payment_method_id}},
+                _keyed(f"default:{payment_method_id}"),
             )
 
     async def list_payment_methods(self, customer_id: str) -> list[PaymentMethodInfo]:
@@ -232,7 +253,9 @@ class StripeProvider:
     async def cancel_payment(self, provider_payment_id: str) -> PaymentState:
         with translated("withdraw the payment"):
             try:
-                intent = await self._client.v1.payment_intents.cancel_async(provider_payment_id)
+                intent = await self._client.v1.payment_intents.cancel_async(
+                    provider_payment_id, options=_keyed(f"cancel:{provider_payment_id}")
+                )
             except stripe.InvalidRequestError:
                 # Stripe refuses to cancel a payment that is over (succeeded, or canceled
                 # already): its state is the answer.
@@ -242,7 +265,8 @@ class StripeProvider:
     async def create_setup_intent(self, customer_id: str) -> SetupIntentInfo:
         with translated("create a setup intent"):
             intent = await self._client.v1.setup_intents.create_async(
-                {"customer": customer_id, "usage": "off_session"}
+                {"customer": customer_id, "usage": "off_session"},
+                _keyed("setup-intent"),
             )
         return setup_intent_info(intent)
 

@@ -1,0 +1,79 @@
+"""The card-add rate limit, a defence against card testing: at most `BILLING_CARD_ADD_LIMIT`
+attempts per account over a sliding window, setup intents included.
+
+Counted in the database, so that every replica shares the count. Each attempt is committed
+before the provider is asked anything, so an attempt that is then declined (402) still
+counts; the account's row lock makes concurrent attempts count one after another.
+"""
+
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import repository as accounts
+from app.cards import repository, service, setup_intents
+from app.cards.errors import CardAddRateLimited
+from app.core.config import RateLimit
+from app.core.db import commit
+from app.models import Card
+from app.payments.provider import PaymentProvider, SetupIntentInfo
+
+
+async def admit_card_add(
+    session: AsyncSession, account_id: str, now: datetime, limit: RateLimit
+) -> None:
+    """Count this attempt and commit it, or refuse it (429) if the window is full."""
+    account = await accounts.lock(session, account_id)
+    since = now - limit.period
+    recent = await repository.recent_add_attempts(session, account_id, since, limit.count)
+    if len(recent) >= limit.count:
+        # A slot frees up when the oldest of the window's last `count` attempts leaves it.
+        wait = math.ceil((recent[-1] + limit.period - now).total_seconds())
+        raise CardAddRateLimited(
+            max(wait, 1),
+            f"At most {limit.count} cards may be added per {_period(limit.period)}; "
+            "retry after the time in Retry-After.",
+        )
+    await repository.record_add_attempt(session, account_id, now, forget_before=since)
+    await commit(session)
+    # The lock went with the commit: the card's own change takes it again, on a fresh read.
+    session.expunge(account)
+
+
+def _period(period: timedelta) -> str:
+    seconds = int(period.total_seconds())
+    for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds == length:
+            return unit
+    return f"{seconds} seconds"
+
+
+async def add_card(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account_id: str,
+    payment_method: str,
+    now: datetime,
+    retry_schedule: Sequence[timedelta],
+    limit: RateLimit,
+) -> Card:
+    """`service.add_card`, as one counted attempt."""
+    await admit_card_add(session, account_id, now, limit)
+    return await service.add_card(
+        session, provider, account_id, payment_method, now, retry_schedule
+    )
+
+
+async def create_setup_intent(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account_id: str,
+    now: datetime,
+    limit: RateLimit,
+) -> SetupIntentInfo:
+    """`setup_intents.create_setup_intent`, as one counted attempt: a setup intent is how a
+    card is saved, and confirming one tests the card at the bank."""
+    await admit_card_add(session, account_id, now, limit)
+    return await setup_intents.create_setup_intent(session, provider, account_id)

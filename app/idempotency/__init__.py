@@ -1,0 +1,1 @@
+"""Idempotency-Key: a retried mutation is answered once, whatever the network did."""

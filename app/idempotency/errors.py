@@ -1,0 +1,24 @@
+from app.core.errors import BillingError, Conflict, FieldProblem, ValidationFailed
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    title = "Idempotency key in use"
+
+
+class IdempotencyKeyReused(BillingError):
+    status = 422
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused"
+
+
+def invalid_key() -> ValidationFailed:
+    return ValidationFailed(
+        [
+            FieldProblem(
+                field="Idempotency-Key",
+                message="Must be 1 to 255 printable ASCII characters.",
+                type="invalid",
+            )
+        ]
+    )
