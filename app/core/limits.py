@@ -57,6 +57,7 @@ class RequestLimitsMiddleware:
             return
         limit = self.max_body_bytes
         received = 0
+        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -67,7 +68,19 @@ class RequestLimitsMiddleware:
                     raise BodyTooLarge()
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            # Read by a middleware in between (the idempotency one hashes bodies), not by
+            # a route, whose exception handlers would have answered it.
+            if started:
+                raise
+            await render(PayloadTooLarge(_TOO_LARGE))(scope, receive, send)
 
 
 async def refuse_control_characters_in_path(request: Request) -> None:
