@@ -75,6 +75,16 @@ class TestDatabaseUnreachable:
         assert_unavailable(response)
         assert not tracebacks(caplog)
 
+    async def test_a_request_with_an_idempotency_key_is_503(self, down, auth, caplog):
+        caplog.set_level(logging.WARNING)
+        response = await down.post(
+            "/v1/admin/invoices",
+            headers={**auth(admin=True), "Idempotency-Key": "outage-1"},
+            json=invoice_body("acct_1"),
+        )
+        assert_unavailable(response)
+        assert not tracebacks(caplog)
+
     async def test_admin_routes_are_503(self, down, auth, caplog):
         caplog.set_level(logging.WARNING)
         admin = auth(admin=True)

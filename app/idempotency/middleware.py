@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.auth import decode_token
 from app.core.errors import BillingError, ServiceUnavailable, Unauthenticated, render
+from app.core.outage import database_unavailable
 from app.core.request_context import reset_idempotency_key, set_idempotency_key
 from app.core.runtime import Runtime
 from app.idempotency.errors import invalid_key
@@ -91,8 +92,12 @@ class IdempotencyMiddleware:
         except BillingError as error:
             await render(error)(scope, receive, send)
             return
-        except Exception:
-            logger.exception("the idempotency key could not be claimed")
+        except Exception as error:
+            if database_unavailable(error):
+                # An outage, not a bug: one line per request, as every route logs it.
+                logger.warning("the idempotency key could not be claimed: database unavailable")
+            else:
+                logger.exception("the idempotency key could not be claimed")
             await _unavailable()(scope, receive, send)
             return
         if stored is not None:

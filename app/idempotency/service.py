@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock
+from app.core.outage import database_unavailable
 from app.idempotency import repository
 from app.idempotency.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 
@@ -101,8 +102,11 @@ class IdempotencyStore:
             async with self._sessionmaker() as session:
                 await repository.purge_expired(session, now)
                 await session.commit()
-        except Exception:
-            logger.warning("purging expired idempotency keys failed", exc_info=True)
+        except Exception as error:
+            # An outage is one line (every request says so); anything else, its traceback.
+            logger.warning(
+                "purging expired idempotency keys failed", exc_info=not database_unavailable(error)
+            )
 
     async def finish(self, caller: str, key: str, response: StoredResponse) -> None:
         """Keep the response for the key's repeats."""
