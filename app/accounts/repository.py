@@ -34,9 +34,13 @@ async def lock(session: AsyncSession, account_id: str) -> Account:
     """Take the account's row lock: card changes of one account run one at a time.
 
     On SQLite the whole transaction already holds the database write lock (BEGIN IMMEDIATE).
+    The row is read afresh, not taken from the session as it was before the lock.
     """
     result = await session.execute(
-        select(Account).where(Account.id == account_id).with_for_update()
+        select(Account)
+        .where(Account.id == account_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return result.scalar_one()
 

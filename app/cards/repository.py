@@ -120,5 +120,6 @@ async def claim_unannounced_expiring(
         .order_by(Card.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     )
     return list((await session.execute(statement)).scalars())

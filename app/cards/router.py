@@ -18,7 +18,7 @@ from app.core.auth import AUTH_ERRORS
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.responses import json_response
-from app.core.runtime import ClockDep, SettingsDep
+from app.core.runtime import ClockDep
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined, PaymentMethodNotFound
 
@@ -112,20 +112,17 @@ async def create_card(
     account_id: CurrentAccount,
     provider: ProviderDep,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> Card:
     now = clock.now()
     if body.setup_intent is not None:
         card, added = await setup_intents.add_card_from_setup_intent(
-            session, provider, account_id, body.setup_intent, now, settings.retry_schedule
+            session, provider, account_id, body.setup_intent, now
         )
         if not added:
             response.status_code = status.HTTP_200_OK
         return Card.build(card, now)
     assert body.payment_method is not None, "CardCreate holds exactly one"
-    card = await service.add_card(
-        session, provider, account_id, body.payment_method, now, settings.retry_schedule
-    )
+    card = await service.add_card(session, provider, account_id, body.payment_method, now)
     return Card.build(card, now)
 
 
@@ -146,12 +143,9 @@ async def set_primary_card(
     account_id: CurrentAccount,
     provider: ProviderDep,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> Response:
     now = clock.now()
-    card = await service.set_primary(
-        session, provider, account_id, card_id, now, settings.retry_schedule
-    )
+    card = await service.set_primary(session, provider, account_id, card_id, now)
     return json_response(Card.build(card, now))
 
 

@@ -82,6 +82,7 @@ async def sync_account(
         await provider.set_default_payment_method(customer_id, primary.provider_payment_method_id)
     if result.changed:
         log_event(
+            session,
             "cards.synced",
             account_id=account_id,
             removed=len(result.removed),

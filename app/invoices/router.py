@@ -19,7 +19,7 @@ from app.core.pagination import CursorParam, Limit, paginate
 from app.core.responses import json_response
 from app.core.runtime import ClockDep, RuntimeDep, SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN
-from app.invoices import export, service
+from app.invoices import export, paying, service
 from app.invoices.errors import (
     AuthenticationRequired,
     InvoiceNotDraft,
@@ -32,6 +32,7 @@ from app.invoices.errors import (
 )
 from app.invoices.pdf import Seller, render_invoice_pdf
 from app.invoices.repository import InvoiceFilters
+from app.invoices.retry import RetryPolicyDep
 from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList
 from app.models import InvoiceStatus
 from app.payments.dependencies import ProviderDep
@@ -254,11 +255,8 @@ async def pay_invoice(
     account_id: CurrentAccount,
     provider: ProviderDep,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> Invoice:
-    invoice = await service.pay_invoice(
-        session, provider, account_id, invoice_id, clock.now(), settings.retry_schedule
-    )
+    invoice = await paying.pay_invoice(session, provider, account_id, invoice_id, clock.now())
     return Invoice.build(invoice)
 
 
@@ -294,11 +292,9 @@ async def finalize_invoice(
     _admin: AdminScope,
     provider: ProviderDep,
     clock: ClockDep,
-    settings: SettingsDep,
+    policy: RetryPolicyDep,
 ) -> Invoice:
-    invoice = await service.finalize_invoice(
-        session, provider, invoice_id, clock.now(), settings.retry_schedule
-    )
+    invoice = await service.finalize_invoice(session, provider, invoice_id, clock.now(), policy)
     return Invoice.build(invoice)
 
 

@@ -39,6 +39,7 @@ async def lock(session: AsyncSession, account_id: str, project_id: str) -> Proje
         select(Project)
         .where(Project.account_id == account_id, Project.id == project_id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return result.scalar_one()
 
