@@ -4,6 +4,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Card
+from app.payments.card_expiry import month_index
 
 
 async def list_for_account(session: AsyncSession, account_id: str) -> list[Card]:
@@ -88,17 +89,13 @@ async def account_of_payment_method(
     return result.scalar_one_or_none()
 
 
-async def refresh(
+async def update_details(
     session: AsyncSession, card: Card, *, last4: str, exp_month: int, exp_year: int
-) -> bool:
-    """Take the provider's expiry and last digits; False if nothing changed."""
-    if (card.last4, card.exp_month, card.exp_year) == (last4, exp_month, exp_year):
-        return False
+) -> None:
     card.last4 = last4
     card.exp_month = exp_month
     card.exp_year = exp_year
     await session.flush()
-    return True
 
 
 async def claim_unannounced_expiring(
@@ -109,7 +106,7 @@ async def claim_unannounced_expiring(
     Locked with SKIP LOCKED: concurrent scans take different cards, and a card whose change
     is in flight is left for the next scan.
     """
-    expiry = Card.exp_year * 12 + Card.exp_month - 1
+    expiry = month_index(Card.exp_year, Card.exp_month)
     statement = (
         select(Card)
         .where(

@@ -21,7 +21,6 @@ from app.cards.errors import (
     PrimaryCardCannotBeDeleted,
 )
 from app.cards.schemas import Card as CardView
-from app.cards.schemas import is_expired
 from app.core.db import after_commit
 from app.core.ids import new_id
 from app.core.observability import log_event
@@ -29,6 +28,7 @@ from app.events import service as events
 from app.events.types import EventType
 from app.invoices.paying import pay_due_with_new_primary
 from app.models import Account, Card
+from app.payments.card_expiry import is_earlier_expiry, is_expired
 from app.payments.provider import PaymentMethodInfo, PaymentProvider
 
 MAX_CARDS_PER_ACCOUNT = 10
@@ -147,7 +147,7 @@ async def set_primary(
     card = await _get(session, account_id, card_id)
     if card.is_primary:
         return card
-    if is_expired(card, now):
+    if is_expired(card.exp_year, card.exp_month, now):
         raise CardExpired(f"Card {card_id} has expired; add a valid card instead.")
     await repository.make_primary(session, card)
     await _announce(session, card, EventType.CARD_PRIMARY_CHANGED, now)
@@ -232,10 +232,29 @@ async def refresh_card(
     card = await _locked_card_of(session, payment_method_id)
     if card is None:
         return None
-    if (exp_year, exp_month) < (card.exp_year, card.exp_month):
+    if is_earlier_expiry(exp_year, exp_month, card.exp_year, card.exp_month):
         # Events can arrive out of order, and a renewal only ever moves the expiry forward:
         # an earlier expiry is a stale event. `billing stripe-sync` takes Stripe's state as is.
         return card
-    if await repository.refresh(session, card, last4=last4, exp_month=exp_month, exp_year=exp_year):
+    if await take_provider_details(
+        session, card, last4=last4, exp_month=exp_month, exp_year=exp_year
+    ):
         log_event(session, "card.refreshed", card_id=card.id)
     return card
+
+
+def details_changed(card: Card, *, last4: str, exp_month: int, exp_year: int) -> bool:
+    """Whether the provider's last digits and expiry differ from the card's."""
+    return (card.last4, card.exp_month, card.exp_year) != (last4, exp_month, exp_year)
+
+
+async def take_provider_details(
+    session: AsyncSession, card: Card, *, last4: str, exp_month: int, exp_year: int
+) -> bool:
+    """Take the provider's expiry and last digits; False if nothing changed."""
+    if not details_changed(card, last4=last4, exp_month=exp_month, exp_year=exp_year):
+        return False
+    await repository.update_details(
+        session, card, last4=last4, exp_month=exp_month, exp_year=exp_year
+    )
+    return True

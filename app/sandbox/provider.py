@@ -10,6 +10,7 @@ from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.ids import new_id
 from app.models import SandboxCharge, SandboxChargeStatus, SandboxPaymentMethod
+from app.payments.card_expiry import is_expired
 from app.payments.errors import (
     AUTHENTICATION_REQUIRED,
     CardDeclined,
@@ -136,7 +137,7 @@ class SandboxProvider:
         now = self._clock.now()
         charge_id = new_id("pi")
         decline_code = method.charge_decline_code
-        if decline_code is None and (method.exp_year, method.exp_month) < (now.year, now.month):
+        if decline_code is None and is_expired(method.exp_year, method.exp_month, now):
             decline_code = "expired_card"
         status = (
             SandboxChargeStatus.SUCCEEDED if decline_code is None else SandboxChargeStatus.FAILED

@@ -15,6 +15,7 @@ from app.core.config import Settings
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.ids import new_id
 from app.models import SandboxPaymentMethod
+from app.payments.card_expiry import is_expired
 from app.payments.errors import PaymentMethodNotFound
 from app.sandbox import repository
 from app.sandbox.testcards import (
@@ -50,7 +51,7 @@ def _check(
                 field="exp_month", message="Must be a month, 1 to 12.", type="invalid_expiry_month"
             )
         )
-    elif (exp_year, exp_month) < (now.year, now.month):
+    elif is_expired(exp_year, exp_month, now):
         problems.append(
             FieldProblem(
                 field="exp_year", message="The card has expired.", type="invalid_expiry_year"
