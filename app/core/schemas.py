@@ -6,8 +6,9 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 # RFC 3339 in UTC, as the contract shows: 2026-11-25T10:00:00Z. Stored values are aware UTC
-# datetimes, which pydantic-core writes with a "Z" natively (fast: lists write many).
-UtcDatetime = datetime
+# datetimes, which pydantic-core writes with a "Z" natively (fast: lists write many); a naive
+# one is refused, never written without its offset.
+UtcDatetime = AwareDatetime
 
 
 def _to_utc(value: datetime) -> datetime:
