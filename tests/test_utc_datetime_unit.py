@@ -24,4 +24,4 @@ def test_keeps_its_fraction_of_a_second():
 
 def test_refuses_a_naive_datetime():
     with pytest.raises(ValidationError):
-        Stamped(at=datetime(2026, 11, 25, 10, 0))  # noqa: DTZ001
+        Stamped(at=datetime(2026, 11, 25, 10, 0))
