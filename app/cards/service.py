@@ -23,6 +23,7 @@ from app.cards.errors import (
 from app.cards.schemas import Card as CardView
 from app.core.db import after_commit
 from app.core.ids import new_id
+from app.core.lookup import found
 from app.core.observability import log_event
 from app.events import service as events
 from app.events.types import EventType
@@ -47,9 +48,7 @@ async def list_cards(session: AsyncSession, account_id: str) -> list[Card]:
 
 async def _get(session: AsyncSession, account_id: str, card_id: str) -> Card:
     card = await repository.get(session, account_id, card_id)
-    if card is None:
-        raise CardNotFound(f"No card {card_id} on this account.")
-    return card
+    return found(card, CardNotFound, f"No card {card_id} on this account.")
 
 
 async def add_card(

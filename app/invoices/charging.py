@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository as accounts
 from app.accounts.service import ensure_customer
+from app.core.lookup import found
 from app.core.observability import count_charge, log_event
 from app.events.types import EventType
 from app.invoices import repository
@@ -37,14 +38,11 @@ async def lock_for_charge(
     order here means two requests can queue behind each other but never deadlock.
     """
     if account_id is None:
-        account_id = await repository.account_of(session, invoice_id)
-        if account_id is None:
-            raise InvoiceNotFound(f"No invoice {invoice_id}.")
+        account_of = await repository.account_of(session, invoice_id)
+        account_id = found(account_of, InvoiceNotFound, f"No invoice {invoice_id}.")
     await accounts.lock(session, account_id)
     invoice = await repository.lock_for_update(session, invoice_id, account_id=account_id)
-    if invoice is None:
-        raise InvoiceNotFound(f"No invoice {invoice_id} on this account.")
-    return invoice
+    return found(invoice, InvoiceNotFound, f"No invoice {invoice_id} on this account.")
 
 
 async def lock_for_payment(session: AsyncSession, invoice_id: str) -> None:

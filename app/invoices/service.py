@@ -17,6 +17,7 @@ from app.billing_details.service import snapshot_for_project
 from app.core.db import commit
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.ids import new_id
+from app.core.lookup import found
 from app.core.observability import log_event
 from app.core.pagination import Cursor
 from app.events.types import EventType
@@ -44,9 +45,7 @@ from app.projects.service import get_project
 
 async def get_invoice(session: AsyncSession, account_id: str, invoice_id: str) -> Invoice:
     invoice = await repository.get_for_account(session, account_id, invoice_id, detail=True)
-    if invoice is None:
-        raise InvoiceNotFound(f"No invoice {invoice_id} on this account.")
-    return invoice
+    return found(invoice, InvoiceNotFound, f"No invoice {invoice_id} on this account.")
 
 
 async def list_invoices(
@@ -106,9 +105,11 @@ async def list_project_invoices(
 async def get_finalized_with_lines(
     session: AsyncSession, account_id: str, invoice_id: str
 ) -> Invoice:
-    invoice = await repository.get_with_lines(session, account_id, invoice_id)
-    if invoice is None:
-        raise InvoiceNotFound(f"No invoice {invoice_id} on this account.")
+    invoice = found(
+        await repository.get_with_lines(session, account_id, invoice_id),
+        InvoiceNotFound,
+        f"No invoice {invoice_id} on this account.",
+    )
     if invoice.is_draft:
         raise InvoiceNotFinalized(
             "A draft has no PDF yet: it is made when the invoice is finalized."
@@ -162,9 +163,7 @@ async def create_invoice(session: AsyncSession, body: InvoiceCreate, now: dateti
 
 async def _lock_invoice(session: AsyncSession, invoice_id: str) -> Invoice:
     invoice = await repository.lock_for_update(session, invoice_id)
-    if invoice is None:
-        raise InvoiceNotFound(f"No invoice {invoice_id}.")
-    return invoice
+    return found(invoice, InvoiceNotFound, f"No invoice {invoice_id}.")
 
 
 async def finalize_invoice(

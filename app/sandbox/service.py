@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.ids import new_id
+from app.core.lookup import found
 from app.models import SandboxPaymentMethod
 from app.payments.card_expiry import is_expired
 from app.payments.errors import PaymentMethodNotFound
@@ -102,9 +103,7 @@ async def payment_method_for_token(
     if number is not None:
         return await create_from_named_token(session, settings, now, number)
     method = await repository.get_payment_method(session, token)
-    if method is None:
-        raise PaymentMethodNotFound(f"No payment method {token}.")
-    return method
+    return found(method, PaymentMethodNotFound, f"No payment method {token}.")
 
 
 async def create_from_named_token(
