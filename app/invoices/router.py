@@ -69,11 +69,7 @@ ProjectIdFilter = Annotated[
 def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
     page, has_more, next_cursor = paginate(invoices, limit)
     # One validation call for the whole page, read from the light rows, and one serialization.
-    return json_response(
-        InvoiceList.model_validate(
-            {"data": page, "has_more": has_more, "next_cursor": next_cursor}, from_attributes=True
-        )
-    )
+    return json_response(InvoiceList.of(page, has_more, next_cursor))
 
 
 @router.get(
