@@ -238,13 +238,8 @@ async def replace_account_details(
     details = validate(values)
     account = await accounts.lock(session, account_id)
     existing = await repository.get_default(session, account_id)
-    row = await _store(
-        session, account_id, None, existing, details, values["preferred_locale"], now
-    )
-    view = await _announce_account_details(session, account_id, row, now)
-    # After the event is written: a provider failure rolls back the change and its event.
-    await _sync_customer(session, provider, account, details)
-    return view
+    locale = values["preferred_locale"]
+    return await _save_account_details(session, provider, account, existing, details, locale, now)
 
 
 async def update_account_details(
@@ -258,10 +253,23 @@ async def update_account_details(
     existing = await repository.get_default(session, account_id)
     values = {**flat_of(existing), **patch.flat_changes()}
     details = validate(values)
-    row = await _store(
-        session, account_id, None, existing, details, values["preferred_locale"], now
-    )
-    view = await _announce_account_details(session, account_id, row, now)
+    locale = values["preferred_locale"]
+    return await _save_account_details(session, provider, account, existing, details, locale, now)
+
+
+async def _save_account_details(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account: Account,
+    existing: BillingDetailsModel | None,
+    details: CustomerDetails,
+    locale: str | None,
+    now: datetime,
+) -> BillingDetails:
+    """Store the account's default details (the caller holds its lock), announce them, and
+    sync them to the provider's customer."""
+    row = await _store(session, account.id, None, existing, details, locale, now)
+    view = await _announce_account_details(session, account.id, row, now)
     # After the event is written: a provider failure rolls back the change and its event.
     await _sync_customer(session, provider, account, details)
     return view
