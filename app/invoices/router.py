@@ -134,11 +134,14 @@ _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _attachment(filename: str) -> dict[str, str]:
+    """The headers of a download: saved as `filename`, not shown."""
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 def _csv_download(body: AsyncIterator[str], filename: str) -> StreamingResponse:
     return StreamingResponse(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        body, media_type="text/csv; charset=utf-8", headers=_attachment(filename)
     )
 
 
@@ -218,9 +221,7 @@ async def get_invoice_pdf(
     # Rendering is CPU work: off the event loop, so other requests keep flowing meanwhile.
     content = await run_in_threadpool(render_invoice_pdf, invoice, seller)
     return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{invoice.number}.pdf"'},
+        content, media_type="application/pdf", headers=_attachment(f"{invoice.number}.pdf")
     )
 
 
