@@ -19,6 +19,7 @@ from app.models import SandboxPaymentMethod
 from app.payments.card_expiry import is_expired
 from app.payments.errors import PaymentMethodNotFound
 from app.sandbox import repository
+from app.sandbox.schemas import SandboxPaymentMethodCreate
 from app.sandbox.testcards import (
     NAMED_TOKENS,
     behaviour_of,
@@ -77,22 +78,15 @@ def _check(
 
 
 async def create_payment_method(
-    session: AsyncSession,
-    settings: Settings,
-    now: datetime,
-    *,
-    number: str,
-    exp_month: int,
-    exp_year: int,
-    cvc: str,
+    session: AsyncSession, settings: Settings, now: datetime, card: SandboxPaymentMethodCreate
 ) -> SandboxPaymentMethod:
-    number = number.replace(" ", "").replace("-", "")
-    if exp_year < 100:
-        exp_year += 2000
-    problems = _check(number, exp_month, exp_year, cvc, now)
+    """A payment method for a test card typed in; refused (422) as Stripe.js would refuse it."""
+    number = card.number.replace(" ", "").replace("-", "")
+    exp_year = card.exp_year + 2000 if card.exp_year < 100 else card.exp_year
+    problems = _check(number, card.exp_month, exp_year, card.cvc, now)
     if problems:
         raise ValidationFailed(problems)
-    return await _store(session, settings, now, number, exp_month, exp_year)
+    return await _store(session, settings, now, number, card.exp_month, exp_year)
 
 
 async def payment_method_for_token(
