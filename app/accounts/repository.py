@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import upsert_insert
+from app.core.locking import for_update
 from app.models import Account, Card
 
 
@@ -34,14 +35,8 @@ async def lock(session: AsyncSession, account_id: str) -> Account:
     """Take the account's row lock: card changes of one account run one at a time.
 
     On SQLite the whole transaction already holds the database write lock (BEGIN IMMEDIATE).
-    The row is read afresh, not taken from the session as it was before the lock.
     """
-    result = await session.execute(
-        select(Account)
-        .where(Account.id == account_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    result = await session.execute(for_update(select(Account).where(Account.id == account_id)))
     return result.scalar_one()
 
 

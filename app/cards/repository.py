@@ -3,6 +3,7 @@
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.locking import for_update
 from app.models import Card
 from app.payments.card_expiry import month_index
 
@@ -116,7 +117,5 @@ async def claim_unannounced_expiring(
         )
         .order_by(Card.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
     )
-    return list((await session.execute(statement)).scalars())
+    return list((await session.execute(for_update(statement, skip_locked=True))).scalars())
