@@ -1,7 +1,7 @@
 """Business log lines are facts: written once their transaction commits, never otherwise."""
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -10,25 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from app.core.observability import log_event
 
 
-class Events(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.names.append(record.getMessage())
+def written(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "billing.events"]
 
 
 @pytest.fixture
-def events() -> Iterator[Events]:
-    logger = logging.getLogger("billing.events")
-    handler = Events()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+def events(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger="billing.events")
+    return caplog
 
 
 @pytest.fixture
@@ -42,9 +31,9 @@ async def test_an_event_is_written_when_its_transaction_commits(sessions, events
     async with sessions() as session:
         await session.execute(text("SELECT 1"))
         log_event(session, "invoice.finalized", invoice_id="in_1")
-        assert events.names == []
+        assert written(events) == []
         await session.commit()
-    assert events.names == ["invoice.finalized"]
+    assert written(events) == ["invoice.finalized"]
 
 
 async def test_an_event_of_a_rolled_back_transaction_is_never_written(sessions, events):
@@ -54,7 +43,7 @@ async def test_an_event_of_a_rolled_back_transaction_is_never_written(sessions, 
         await session.rollback()
         await session.execute(text("SELECT 1"))
         await session.commit()
-    assert events.names == []
+    assert written(events) == []
 
 
 async def _fail_in_savepoint(session: AsyncSession) -> None:
@@ -73,7 +62,7 @@ async def test_a_rolled_back_savepoint_drops_only_its_own_events(sessions, event
             log_event(session, "invoice.payment_failed")
         log_event(session, "invoice.retry_postponed")
         await session.commit()
-    assert events.names == [
+    assert written(events) == [
         "card.primary_switched",
         "invoice.payment_failed",
         "invoice.retry_postponed",

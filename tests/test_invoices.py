@@ -518,17 +518,6 @@ class TestPdf:
         assert response.json()["code"] == "invoice_not_finalized"
 
 
-class EventNames(logging.Handler):
-    """The business events logged while attached."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.names: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.names.append(record.getMessage())
-
-
 @pytest.mark.postgres_only
 class TestConcurrentFinalization:
     async def test_racing_finalizations_get_gapless_distinct_numbers(self, client, admin, ready):
@@ -541,26 +530,18 @@ class TestConcurrentFinalization:
         assert numbers == list(range(1, 13))
 
     async def test_racing_finalizations_of_one_draft_finalize_it_once(
-        self, client, admin, user, ready
+        self, client, admin, user, ready, caplog
     ):
         # Each loser waits for the winner's locks, then must see the row as the winner left
         # it (finalized), not as it read it before waiting: a 409, never a 500.
         draft = await create_invoice(client, admin, ACCOUNT)
-        logged = EventNames()
-        events = logging.getLogger("billing.events")
-        level = events.level
-        events.addHandler(logged)
-        events.setLevel(logging.INFO)
-        try:
-            responses = await asyncio.gather(
-                *(
-                    client.post(f"/v1/admin/invoices/{draft['id']}/finalize", headers=admin)
-                    for _ in range(10)
-                )
+        caplog.set_level(logging.INFO, logger="billing.events")
+        responses = await asyncio.gather(
+            *(
+                client.post(f"/v1/admin/invoices/{draft['id']}/finalize", headers=admin)
+                for _ in range(10)
             )
-        finally:
-            events.removeHandler(logged)
-            events.setLevel(level)
+        )
         statuses = sorted(r.status_code for r in responses)
         assert statuses == [200] + [409] * 9, [r.text for r in responses if r.status_code >= 500]
         assert {r.json()["code"] for r in responses if r.status_code == 409} == {
@@ -570,7 +551,8 @@ class TestConcurrentFinalization:
         assert after["status"] == "paid"
         assert len(after["payment_attempts"]) == 1
         # Only the committed finalization is logged, not the losers' rolled-back work.
-        assert logged.names.count("invoice.finalized") == 1
+        logged = [r.getMessage() for r in caplog.records if r.name == "billing.events"]
+        assert logged.count("invoice.finalized") == 1
 
     async def test_concurrent_pays_charge_once(self, client, admin, user):
         due = await due_invoice(client, admin, user)
