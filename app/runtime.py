@@ -13,6 +13,7 @@ from app.events.delivery import Deliverer
 from app.events.secrets import SecretBox
 from app.events.sender import WebhookSender
 from app.invoices.collection import Collector
+from app.invoices.retry import RetryPolicy
 from app.payments.provider import ProviderFactory
 from app.sandbox.provider import SandboxProvider
 
@@ -46,7 +47,10 @@ def build_runtime(
 def build_collector(runtime: Runtime) -> Collector:
     """The payment collection worker's view of the runtime."""
     return Collector(
-        runtime.sessionmaker, runtime.providers, runtime.clock, runtime.settings.retry_schedule
+        runtime.sessionmaker,
+        runtime.providers,
+        runtime.clock,
+        RetryPolicy.from_settings(runtime.settings),
     )
 
 

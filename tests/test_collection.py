@@ -13,6 +13,7 @@ import pytest
 
 from app.core.config import Settings
 from app.invoices.collection import Collector, collect_due
+from app.invoices.retry import RetryPolicy
 from app.main import create_app
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.factories import (
@@ -44,7 +45,7 @@ def collector(app: Any, providers: Any = None) -> Collector:
         runtime.sessionmaker,
         providers or runtime.providers,
         runtime.clock,
-        runtime.settings.retry_schedule,
+        RetryPolicy.from_settings(runtime.settings),
     )
 
 

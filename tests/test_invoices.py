@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -527,6 +528,31 @@ class TestConcurrentFinalization:
         assert [r.status_code for r in responses] == [200] * 12
         numbers = sorted(int(r.json()["number"].rsplit("-", 1)[1]) for r in responses)
         assert numbers == list(range(1, 13))
+
+    async def test_racing_finalizations_of_one_draft_finalize_it_once(
+        self, client, admin, user, ready, caplog
+    ):
+        # Each loser waits for the winner's locks, then must see the row as the winner left
+        # it (finalized), not as it read it before waiting: a 409, never a 500.
+        draft = await create_invoice(client, admin, ACCOUNT)
+        caplog.set_level(logging.INFO, logger="billing.events")
+        responses = await asyncio.gather(
+            *(
+                client.post(f"/v1/admin/invoices/{draft['id']}/finalize", headers=admin)
+                for _ in range(10)
+            )
+        )
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [200] + [409] * 9, [r.text for r in responses if r.status_code >= 500]
+        assert {r.json()["code"] for r in responses if r.status_code == 409} == {
+            "invoice_not_draft"
+        }
+        after = await get_invoice(client, user, draft["id"])
+        assert after["status"] == "paid"
+        assert len(after["payment_attempts"]) == 1
+        # Only the committed finalization is logged, not the losers' rolled-back work.
+        logged = [r.getMessage() for r in caplog.records if r.name == "billing.events"]
+        assert logged.count("invoice.finalized") == 1
 
     async def test_concurrent_pays_charge_once(self, client, admin, user):
         due = await due_invoice(client, admin, user)

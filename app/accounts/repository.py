@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import upsert_insert
+from app.core.locking import for_update
 from app.models import Account, Card
 
 
@@ -35,9 +36,7 @@ async def lock(session: AsyncSession, account_id: str) -> Account:
 
     On SQLite the whole transaction already holds the database write lock (BEGIN IMMEDIATE).
     """
-    result = await session.execute(
-        select(Account).where(Account.id == account_id).with_for_update()
-    )
+    result = await session.execute(for_update(select(Account).where(Account.id == account_id)))
     return result.scalar_one()
 
 

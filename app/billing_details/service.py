@@ -6,6 +6,7 @@ nothing. Changes take the account's row lock, so concurrent writes of one accoun
 run one after another (and never race to insert the same row).
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 
@@ -235,16 +236,7 @@ async def replace_account_details(
     now: datetime,
 ) -> BillingDetails:
     values = body.flat()
-    details = validate(values)
-    account = await accounts.lock(session, account_id)
-    existing = await repository.get_default(session, account_id)
-    row = await _store(
-        session, account_id, None, existing, details, values["preferred_locale"], now
-    )
-    view = await _announce_account_details(session, account_id, row, now)
-    # After the event is written: a provider failure rolls back the change and its event.
-    await _sync_customer(session, provider, account, details)
-    return view
+    return await _save_account_details(session, provider, account_id, lambda _: values, now)
 
 
 async def update_account_details(
@@ -254,9 +246,24 @@ async def update_account_details(
     patch: BillingDetailsPatch,
     now: datetime,
 ) -> BillingDetails:
+    changes = patch.flat_changes()
+    return await _save_account_details(
+        session, provider, account_id, lambda stored: {**flat_of(stored), **changes}, now
+    )
+
+
+async def _save_account_details(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account_id: str,
+    values_of: Callable[[BillingDetailsModel | None], FlatDetails],
+    now: datetime,
+) -> BillingDetails:
+    """Under the account's lock: the new details (`values_of` what is stored) are checked,
+    stored and announced, then synced to the provider's customer."""
     account = await accounts.lock(session, account_id)
     existing = await repository.get_default(session, account_id)
-    values = {**flat_of(existing), **patch.flat_changes()}
+    values = values_of(existing)
     details = validate(values)
     row = await _store(
         session, account_id, None, existing, details, values["preferred_locale"], now

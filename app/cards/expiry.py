@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cards import repository
-from app.cards.schemas import EXPIRY_NOTICE, Card, expiry_month_index, month_index
+from app.cards.schemas import Card
 from app.core.clock import Clock
 from app.events import service as events
 from app.events.types import EventType
+from app.payments.card_expiry import month_index, notice_window
 
 BATCH_SIZE = 100
 
@@ -33,16 +34,12 @@ async def announce_expiring_cards(scanner: ExpiryScanner, stop: asyncio.Event | 
     while stop is None or not stop.is_set():
         async with scanner.sessionmaker() as session, session.begin():
             now = scanner.clock.now()
-            soon = now + EXPIRY_NOTICE
+            first_month, before_month = notice_window(now)
             cards = await repository.claim_unannounced_expiring(
-                session,
-                # Not expired yet, and the expiry month ends by `soon`.
-                first_month=month_index(now.year, now.month),
-                before_month=month_index(soon.year, soon.month),
-                limit=BATCH_SIZE,
+                session, first_month=first_month, before_month=before_month, limit=BATCH_SIZE
             )
             for card in cards:
-                card.expiry_announced_for = expiry_month_index(card)
+                card.expiry_announced_for = month_index(card.exp_year, card.exp_month)
                 await events.record(
                     session, EventType.CARD_EXPIRING, card.account_id, Card.build(card, now), now
                 )

@@ -7,7 +7,6 @@ counts; the account's row lock makes concurrent attempts count one after another
 """
 
 import math
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,14 +55,11 @@ async def add_card(
     account_id: str,
     payment_method: str,
     now: datetime,
-    retry_schedule: Sequence[timedelta],
     limit: RateLimit,
 ) -> Card:
     """`service.add_card`, as one counted attempt."""
     await admit_card_add(session, account_id, now, limit)
-    return await service.add_card(
-        session, provider, account_id, payment_method, now, retry_schedule
-    )
+    return await service.add_card(session, provider, account_id, payment_method, now)
 
 
 async def create_setup_intent(

@@ -5,7 +5,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.locking import for_update
 from app.models import Card, CardAddAttempt
+from app.payments.card_expiry import month_index
 
 
 async def list_for_account(session: AsyncSession, account_id: str) -> list[Card]:
@@ -90,17 +92,13 @@ async def account_of_payment_method(
     return result.scalar_one_or_none()
 
 
-async def refresh(
+async def update_details(
     session: AsyncSession, card: Card, *, last4: str, exp_month: int, exp_year: int
-) -> bool:
-    """Take the provider's expiry and last digits; False if nothing changed."""
-    if (card.last4, card.exp_month, card.exp_year) == (last4, exp_month, exp_year):
-        return False
+) -> None:
     card.last4 = last4
     card.exp_month = exp_month
     card.exp_year = exp_year
     await session.flush()
-    return True
 
 
 async def claim_unannounced_expiring(
@@ -111,7 +109,7 @@ async def claim_unannounced_expiring(
     Locked with SKIP LOCKED: concurrent scans take different cards, and a card whose change
     is in flight is left for the next scan.
     """
-    expiry = Card.exp_year * 12 + Card.exp_month - 1
+    expiry = month_index(Card.exp_year, Card.exp_month)
     statement = (
         select(Card)
         .where(
@@ -121,9 +119,8 @@ async def claim_unannounced_expiring(
         )
         .order_by(Card.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
-    return list((await session.execute(statement)).scalars())
+    return list((await session.execute(for_update(statement, skip_locked=True))).scalars())
 
 
 async def recent_add_attempts(

@@ -127,20 +127,14 @@ async def create_card(
     now = clock.now()
     if body.setup_intent is not None:
         card, added = await setup_intents.add_card_from_setup_intent(
-            session, provider, account_id, body.setup_intent, now, settings.retry_schedule
+            session, provider, account_id, body.setup_intent, now
         )
         if not added:
             response.status_code = status.HTTP_200_OK
         return Card.build(card, now)
     assert body.payment_method is not None, "CardCreate holds exactly one"
     card = await rate_limit.add_card(
-        session,
-        provider,
-        account_id,
-        body.payment_method,
-        now,
-        settings.retry_schedule,
-        settings.card_add_limit,
+        session, provider, account_id, body.payment_method, now, settings.card_add_limit
     )
     return Card.build(card, now)
 
@@ -162,12 +156,9 @@ async def set_primary_card(
     account_id: CurrentAccount,
     provider: ProviderDep,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> Response:
     now = clock.now()
-    card = await service.set_primary(
-        session, provider, account_id, card_id, now, settings.retry_schedule
-    )
+    card = await service.set_primary(session, provider, account_id, card_id, now)
     return json_response(Card.build(card, now))
 
 

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Self
 
 from pydantic import Field, model_validator
@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 from app.core.pagination import Page
 from app.core.schemas import InputSchema, Schema, UtcDatetime
 from app.models import Card as CardModel
+from app.payments.card_expiry import is_expired, is_expiring_soon
 from app.payments.provider import SetupIntentInfo, SetupStatus
 
 
@@ -84,40 +85,11 @@ class Card(Schema):
             exp_month=card.exp_month,
             exp_year=card.exp_year,
             is_primary=card.is_primary,
-            is_expired=is_expired(card, now),
-            is_expiring_soon=is_expiring_soon(card, now),
+            is_expired=is_expired(card.exp_year, card.exp_month, now),
+            is_expiring_soon=is_expiring_soon(card.exp_year, card.exp_month, now),
             created_at=card.created_at,
         )
 
 
 class CardList(Page[Card]):
     """An account's cards (at most 10, so always one page): primary first, then newest."""
-
-
-# How long before its expiry month ends a card counts as expiring soon (and is announced).
-EXPIRY_NOTICE = timedelta(days=30)
-
-
-def month_index(year: int, month: int) -> int:
-    """Months since year 0: consecutive months get consecutive numbers."""
-    return year * 12 + month - 1
-
-
-def expiry_month_index(card: CardModel) -> int:
-    return month_index(card.exp_year, card.exp_month)
-
-
-def is_expired(card: CardModel, now: datetime) -> bool:
-    # A card is valid through the last day of its expiry month.
-    return (card.exp_year, card.exp_month) < (now.year, now.month)
-
-
-def is_expiring_soon(card: CardModel, now: datetime) -> bool:
-    """Not expired, and its expiry month ends within EXPIRY_NOTICE of `now`.
-
-    The month ends when the next begins, so it ends by `now + EXPIRY_NOTICE` exactly when
-    it comes before that moment's month.
-    """
-    soon = now + EXPIRY_NOTICE
-    expiry = expiry_month_index(card)
-    return month_index(now.year, now.month) <= expiry < month_index(soon.year, soon.month)

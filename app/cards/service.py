@@ -5,8 +5,7 @@ one account's cards run one after another and the invariant holds under any conc
 the partial unique index on `cards` backs it up in the database itself.
 """
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,14 +21,15 @@ from app.cards.errors import (
     PrimaryCardCannotBeDeleted,
 )
 from app.cards.schemas import Card as CardView
-from app.cards.schemas import is_expired
 from app.core.db import after_commit
 from app.core.ids import new_id
+from app.core.lookup import found
 from app.core.observability import log_event
 from app.events import service as events
 from app.events.types import EventType
-from app.invoices.service import pay_due_with_new_primary
+from app.invoices.paying import pay_due_with_new_primary
 from app.models import Account, Card
+from app.payments.card_expiry import is_earlier_expiry, is_expired
 from app.payments.provider import PaymentMethodInfo, PaymentProvider
 
 MAX_CARDS_PER_ACCOUNT = 10
@@ -48,9 +48,7 @@ async def list_cards(session: AsyncSession, account_id: str) -> list[Card]:
 
 async def _get(session: AsyncSession, account_id: str, card_id: str) -> Card:
     card = await repository.get(session, account_id, card_id)
-    if card is None:
-        raise CardNotFound(f"No card {card_id} on this account.")
-    return card
+    return found(card, CardNotFound, f"No card {card_id} on this account.")
 
 
 async def add_card(
@@ -59,7 +57,6 @@ async def add_card(
     account_id: str,
     payment_method: str,
     now: datetime,
-    retry_schedule: Sequence[timedelta],
 ) -> Card:
     """Add a card; the account's first card becomes primary and pays what is due at once."""
     account = await accounts.lock(session, account_id)
@@ -69,7 +66,7 @@ async def add_card(
     described = await provider.retrieve_payment_method(payment_method)
     await _refuse_duplicate(session, account_id, described)
     attached = await provider.attach_payment_method(customer_id, described.provider_id)
-    return await _keep(session, provider, account_id, customer_id, attached, now, retry_schedule)
+    return await _keep(session, provider, account_id, customer_id, attached, now)
 
 
 async def add_set_up_card(
@@ -78,13 +75,12 @@ async def add_set_up_card(
     account: Account,
     payment_method: str,
     now: datetime,
-    retry_schedule: Sequence[timedelta],
 ) -> Card:
     """Add the card a succeeded setup intent saved; the caller holds the account's lock."""
     customer_id = await _room_for_a_card(session, provider, account)
     saved = await provider.saved_payment_method(customer_id, payment_method)
     await _refuse_duplicate(session, account.id, saved)
-    return await _keep(session, provider, account.id, customer_id, saved, now, retry_schedule)
+    return await _keep(session, provider, account.id, customer_id, saved, now)
 
 
 async def _room_for_a_card(
@@ -112,7 +108,6 @@ async def _keep(
     customer_id: str,
     method: PaymentMethodInfo,
     now: datetime,
-    retry_schedule: Sequence[timedelta],
 ) -> Card:
     is_first = await repository.count(session, account_id) == 0
     card = Card(
@@ -131,8 +126,8 @@ async def _keep(
     await _announce(session, card, EventType.CARD_ADDED, now)
     if card.is_primary:
         await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
-        await pay_due_with_new_primary(session, provider, account_id, now, retry_schedule)
-    log_event("card.added", card_id=card.id, brand=card.brand, is_primary=card.is_primary)
+        await pay_due_with_new_primary(session, provider, account_id, now)
+    log_event(session, "card.added", card_id=card.id, brand=card.brand, is_primary=card.is_primary)
     return card
 
 
@@ -142,7 +137,6 @@ async def set_primary(
     account_id: str,
     card_id: str,
     now: datetime,
-    retry_schedule: Sequence[timedelta],
 ) -> Card:
     """Make the card primary, then charge the account's due invoices to it at once.
 
@@ -152,14 +146,14 @@ async def set_primary(
     card = await _get(session, account_id, card_id)
     if card.is_primary:
         return card
-    if is_expired(card, now):
+    if is_expired(card.exp_year, card.exp_month, now):
         raise CardExpired(f"Card {card_id} has expired; add a valid card instead.")
     await repository.make_primary(session, card)
     await _announce(session, card, EventType.CARD_PRIMARY_CHANGED, now)
     customer_id = await ensure_customer(session, provider, account)
     await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
-    log_event("card.primary_switched", card_id=card.id)
-    await pay_due_with_new_primary(session, provider, account_id, now, retry_schedule)
+    log_event(session, "card.primary_switched", card_id=card.id)
+    await pay_due_with_new_primary(session, provider, account_id, now)
     return card
 
 
@@ -181,7 +175,7 @@ async def delete_card(
     await _announce(session, card, EventType.CARD_REMOVED, now)
     await repository.remove(session, card)
     after_commit(session, partial(provider.detach_payment_method, card.provider_payment_method_id))
-    log_event("card.removed", card_id=card.id)
+    log_event(session, "card.removed", card_id=card.id)
 
 
 async def _locked_card_of(session: AsyncSession, payment_method_id: str) -> Card | None:
@@ -219,14 +213,14 @@ async def remove_gone_cards(
     for card in gone:
         await _announce(session, card, EventType.CARD_REMOVED, now)
         await repository.remove(session, card)
-        log_event("card.removed", card_id=card.id, reason="gone_at_provider")
+        log_event(session, "card.removed", card_id=card.id, reason="gone_at_provider")
     if await accounts.primary_card(session, account_id) is not None:
         return None
     successor = await repository.newest(session, account_id)
     if successor is not None:
         await repository.make_primary(session, successor)
         await _announce(session, successor, EventType.CARD_PRIMARY_CHANGED, now)
-        log_event("card.primary_switched", card_id=successor.id, reason="primary_gone")
+        log_event(session, "card.primary_switched", card_id=successor.id, reason="primary_gone")
     return successor
 
 
@@ -237,10 +231,29 @@ async def refresh_card(
     card = await _locked_card_of(session, payment_method_id)
     if card is None:
         return None
-    if (exp_year, exp_month) < (card.exp_year, card.exp_month):
+    if is_earlier_expiry(exp_year, exp_month, card.exp_year, card.exp_month):
         # Events can arrive out of order, and a renewal only ever moves the expiry forward:
         # an earlier expiry is a stale event. `billing stripe-sync` takes Stripe's state as is.
         return card
-    if await repository.refresh(session, card, last4=last4, exp_month=exp_month, exp_year=exp_year):
-        log_event("card.refreshed", card_id=card.id)
+    if await take_provider_details(
+        session, card, last4=last4, exp_month=exp_month, exp_year=exp_year
+    ):
+        log_event(session, "card.refreshed", card_id=card.id)
     return card
+
+
+def details_changed(card: Card, *, last4: str, exp_month: int, exp_year: int) -> bool:
+    """Whether the provider's last digits and expiry differ from the card's."""
+    return (card.last4, card.exp_month, card.exp_year) != (last4, exp_month, exp_year)
+
+
+async def take_provider_details(
+    session: AsyncSession, card: Card, *, last4: str, exp_month: int, exp_year: int
+) -> bool:
+    """Take the provider's expiry and last digits; False if nothing changed."""
+    if not details_changed(card, last4=last4, exp_month=exp_month, exp_year=exp_year):
+        return False
+    await repository.update_details(
+        session, card, last4=last4, exp_month=exp_month, exp_year=exp_year
+    )
+    return True

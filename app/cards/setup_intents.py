@@ -8,8 +8,7 @@ method first, so the card is added once whichever comes first, and again is a no
 """
 
 import re
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +37,7 @@ async def create_setup_intent(
     account = await accounts.lock(session, account_id)
     customer_id = await ensure_customer(session, provider, account)
     intent = await provider.create_setup_intent(customer_id)
-    log_event("setup_intent.created", setup_intent_id=intent.provider_id)
+    log_event(session, "setup_intent.created", setup_intent_id=intent.provider_id)
     return intent
 
 
@@ -68,7 +67,6 @@ async def add_card_from_setup_intent(
     account_id: str,
     setup_intent_id: str,
     now: datetime,
-    retry_schedule: Sequence[timedelta],
 ) -> tuple[Card, bool]:
     """The card a succeeded setup intent saved, added if it is not yet; True if added now."""
     account = await accounts.lock(session, account_id)
@@ -81,9 +79,7 @@ async def add_card_from_setup_intent(
     existing = await repository.get_by_provider_id(session, intent.payment_method_id)
     if existing is not None and existing.account_id == account_id:
         return existing, False
-    card = await add_set_up_card(
-        session, provider, account, intent.payment_method_id, now, retry_schedule
-    )
+    card = await add_set_up_card(session, provider, account, intent.payment_method_id, now)
     return card, True
 
 
@@ -104,9 +100,7 @@ async def add_card_set_up_at_provider(
     if await repository.get_by_provider_id(session, payment_method_id) is not None:
         return None
     try:
-        # A card added here charges nothing on a schedule (only what is due, at once), so the
-        # retry schedule is not needed.
-        return await add_set_up_card(session, provider, account, payment_method_id, now, ())
+        return await add_set_up_card(session, provider, account, payment_method_id, now)
     except (CardAlreadyAdded, CardLimitReached) as exc:
-        log_event("card.not_added", payment_method=payment_method_id, reason=exc.code)
+        log_event(session, "card.not_added", payment_method=payment_method_id, reason=exc.code)
         return None

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import repository as accounts
 from app.cards import repository
-from app.cards.service import remove_gone_cards
+from app.cards.service import remove_gone_cards, take_provider_details
 from app.core.clock import Clock
 from app.core.observability import log_event
 from app.models import Card
@@ -59,7 +59,7 @@ async def sync_account(
         method = at_provider.pop(card.provider_payment_method_id, None)
         if method is None:
             gone.append(card)
-        elif await repository.refresh(
+        elif await take_provider_details(
             session,
             card,
             last4=method.last4,
@@ -82,6 +82,7 @@ async def sync_account(
         await provider.set_default_payment_method(customer_id, primary.provider_payment_method_id)
     if result.changed:
         log_event(
+            session,
             "cards.synced",
             account_id=account_id,
             removed=len(result.removed),

@@ -1,4 +1,5 @@
-"""JSON log lines on stdout, with card numbers and bearer tokens masked on the way out.
+"""JSON log lines on stdout, with card numbers and bearer tokens masked on the way out, and
+the access log: one line per HTTP request.
 
 Configured once by the process entry points (`billing` and `app.asgi`), never on import, so
 that whoever embeds the app (the tests) keeps its own handlers.
@@ -13,7 +14,12 @@ from typing import Any, TextIO
 
 from stdnum import luhn
 
+from app.core.request_context import current_account_id, current_request_id
+
 HANDLER_NAME = "billing-json"
+# Probes and scrapes every few seconds would drown the access log (at DEBUG, they are kept).
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+_requests = logging.getLogger("billing.requests")
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -112,3 +118,23 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
     # httpx logs every request it makes at INFO (a line per webhook delivery, with its URL);
     # the delivery worker logs its own summary instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def log_request(method: str, route: str, status: int, seconds: float) -> None:
+    """The access log's line for one HTTP request, by route template (measured by
+    `app.core.metrics`, which counts the same request once)."""
+    _requests.log(
+        logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
+        "%s %s %s",
+        method,
+        route,
+        status,
+        extra={
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "request_id": current_request_id(),
+            "account_id": current_account_id(),
+        },
+    )

@@ -1,10 +1,10 @@
-"""Per-request telemetry, measured once: the Prometheus series and the request's log line.
+"""Per-request telemetry, measured once: the Prometheus series, and the request's log line
+handed to the access log (`app.core.logging.log_request`).
 
 Collectors live at module level so they are registered once per process, however many apps
 are built in it (the tests build one per test).
 """
 
-import logging
 import os
 import time
 
@@ -19,14 +19,12 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.request_context import current_account_id, current_request_id
+from app.core.logging import log_request
 
 # Set by `billing serve --workers N` (N > 1) so that every worker's series are aggregated.
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# Probes and scrapes every few seconds would drown the request log; they are still counted.
-QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 _LABELS = ("method", "route", "status")
 
 # A `_created` timestamp series beside every counter doubles what is scraped and stored for
@@ -42,8 +40,6 @@ HTTP_LATENCY = Histogram(
     _LABELS,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-
-_requests = logging.getLogger("billing.requests")
 
 
 def route_template(scope: Scope) -> str:
@@ -93,18 +89,4 @@ def _record(scope: Scope, status: int, seconds: float) -> None:
     labels = {"method": method, "route": route, "status": str(status)}
     HTTP_REQUESTS.labels(**labels).inc()
     HTTP_LATENCY.labels(**labels).observe(seconds)
-    _requests.log(
-        logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
-        "%s %s %s",
-        method,
-        route,
-        status,
-        extra={
-            "method": method,
-            "route": route,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 2),
-            "request_id": current_request_id(),
-            "account_id": current_account_id(),
-        },
-    )
+    log_request(method, route, status, seconds)

@@ -5,7 +5,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
@@ -28,6 +28,13 @@ class Page(BaseModel, Generic[T]):
     data: list[T]
     has_more: bool = Field(description="Whether another page follows this one.")
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page.")
+
+    @classmethod
+    def of(cls, rows: Sequence[Any], has_more: bool, next_cursor: str | None) -> Self:
+        """The page of `rows` (ORM objects or light rows), validated in one call."""
+        return cls.model_validate(
+            {"data": rows, "has_more": has_more, "next_cursor": next_cursor}, from_attributes=True
+        )
 
 
 class Cursor:

@@ -21,8 +21,9 @@ from app.core.limits import CONTROL_CHARACTERS
 # RFC 3339 in UTC, as the contract shows: 2026-11-25T10:00:00Z. Stored values are aware UTC
 # datetimes, which pydantic-core writes with a "Z" natively (fast: lists write many), with
 # their microseconds when they have any (2026-11-25T10:00:00.250000Z): what a client reads is
-# exactly what is stored, compared and ordered by.
-UtcDatetime = datetime
+# exactly what is stored, compared and ordered by. A naive one is refused, never written
+# without its offset.
+UtcDatetime = AwareDatetime
 
 
 def _to_utc(value: datetime) -> datetime:

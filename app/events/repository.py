@@ -7,6 +7,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.core.locking import for_update
 from app.core.pagination import Cursor, after_cursor
 from app.models.event import (
     DeliveryStatus,
@@ -128,9 +129,9 @@ async def claim_due(
         )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
-        .with_for_update(skip_locked=True, of=WebhookDelivery)
     )
-    rows = (await session.execute(statement)).all()
+    locked = for_update(statement, skip_locked=True, of=WebhookDelivery)
+    rows = (await session.execute(locked)).all()
     return [(delivery, event, endpoint) for delivery, event, endpoint in rows]
 
 

@@ -80,12 +80,7 @@ async def create_webhook_endpoint(
 async def list_webhook_endpoints(
     session: SessionDep, _admin: AdminScope, limit: Limit = 20, cursor: CursorParam = None
 ) -> WebhookEndpointList:
-    endpoints, has_more, next_cursor = await service.list_endpoints(session, limit, cursor)
-    return WebhookEndpointList(
-        data=[WebhookEndpoint.model_validate(endpoint) for endpoint in endpoints],
-        has_more=has_more,
-        next_cursor=next_cursor,
-    )
+    return WebhookEndpointList.of(*await service.list_endpoints(session, limit, cursor))
 
 
 @router.delete(
@@ -121,11 +116,7 @@ async def list_events(
     page = await service.list_events(
         session, event_type=type_, account_id=account_id, limit=limit, cursor=cursor
     )
-    return EventList(
-        data=[Event.model_validate(event) for event in page.events],
-        has_more=page.has_more,
-        next_cursor=page.next_cursor,
-    )
+    return EventList.of(page.events, page.has_more, page.next_cursor)
 
 
 @router.get(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.ids import new_id
+from app.core.lookup import found
 from app.core.pagination import Cursor, paginate
 from app.events import repository
 from app.events.errors import EventNotFound, WebhookEndpointNotFound
@@ -148,9 +149,9 @@ async def get_event(
     session: AsyncSession, event_id: str
 ) -> tuple[Event, list[tuple[WebhookDelivery, str]]]:
     """The event with its deliveries, each with its endpoint's URL."""
-    event = await repository.get_event(session, event_id)
-    if event is None:
-        raise EventNotFound(f"No event {event_id}.")
+    event = found(
+        await repository.get_event(session, event_id), EventNotFound, f"No event {event_id}."
+    )
     return event, await repository.deliveries_of(session, event.seq)
 
 
@@ -159,9 +160,9 @@ async def redeliver(session: AsyncSession, event_id: str, now: datetime) -> Even
 
     A new delivery each, with a fresh schedule; earlier deliveries keep their log.
     """
-    event = await repository.get_event(session, event_id)
-    if event is None:
-        raise EventNotFound(f"No event {event_id}.")
+    event = found(
+        await repository.get_event(session, event_id), EventNotFound, f"No event {event_id}."
+    )
     await _queue(session, event, await repository.all_endpoints(session), now)
     return event
 

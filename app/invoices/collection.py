@@ -8,16 +8,15 @@ idempotency key on the next run) and locks are held for one charge only.
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock
 from app.core.errors import BillingError
 from app.invoices import repository
-from app.invoices.service import ChargeKind, charge
+from app.invoices.charging import charge_on_schedule
+from app.invoices.retry import RetryPolicy
 from app.models import PaymentOutcome
 from app.payments.provider import ProviderFactory
 
@@ -34,12 +33,12 @@ class CollectionReport:
 
 @dataclass(frozen=True)
 class Collector:
-    """What the worker needs: its own sessions, the provider, the clock and the schedule."""
+    """What the worker needs: its own sessions, the provider, the clock and the retry policy."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
     providers: ProviderFactory
     clock: Clock
-    retry_schedule: Sequence[timedelta]
+    retry_policy: RetryPolicy
 
 
 async def collect_due(collector: Collector, stop: asyncio.Event | None = None) -> CollectionReport:
@@ -54,13 +53,13 @@ async def collect_due(collector: Collector, stop: asyncio.Event | None = None) -
                 if invoice is None:
                     break
                 invoice_id = invoice.id
-                attempt = await charge(
+                attempt = await charge_on_schedule(
                     session,
                     collector.providers(session),
                     invoice,
                     now,
-                    collector.retry_schedule,
-                    ChargeKind.RETRY,
+                    collector.retry_policy,
+                    retries_made=invoice.retries_made + 1,
                 )
         except BillingError as exc:
             if invoice_id is None:

@@ -10,6 +10,7 @@ from sqlalchemy import Row, Select, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.core.locking import for_update
 from app.core.pagination import Cursor
 from app.models import Account, Invoice, InvoiceStatus, PaymentAttempt, PaymentOutcome
 
@@ -33,7 +34,7 @@ def _detail(statement: Select[Invoice]) -> Select[Invoice]:
     return statement.options(joinedload(Invoice.lines), selectinload(Invoice.payment_attempts))
 
 
-async def get(
+async def get_for_account(
     session: AsyncSession, account_id: str, invoice_id: str, *, detail: bool = False
 ) -> Invoice | None:
     statement = select(Invoice).where(Invoice.account_id == account_id, Invoice.id == invoice_id)
@@ -51,18 +52,21 @@ async def get_with_lines(session: AsyncSession, account_id: str, invoice_id: str
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def find(session: AsyncSession, invoice_id: str) -> Invoice | None:
-    return await session.get(Invoice, invoice_id)
+async def account_of(session: AsyncSession, invoice_id: str) -> str | None:
+    """The id of the invoice's account, read without a lock (to know which one to take)."""
+    statement = select(Invoice.account_id).where(Invoice.id == invoice_id)
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def lock(
+async def lock_for_update(
     session: AsyncSession, invoice_id: str, *, account_id: str | None = None
 ) -> Invoice | None:
-    """The invoice under a row lock, so that no two requests charge or move it at once."""
+    """The invoice under a row lock (read afresh), so that no two requests charge or move
+    it at once."""
     statement = select(Invoice).where(Invoice.id == invoice_id)
     if account_id is not None:
         statement = statement.where(Invoice.account_id == account_id)
-    return (await session.execute(statement.with_for_update())).scalar_one_or_none()
+    return (await session.execute(for_update(statement))).scalar_one_or_none()
 
 
 async def load_detail(session: AsyncSession, invoice: Invoice) -> Invoice:
@@ -185,9 +189,8 @@ async def payment_due_for_account(session: AsyncSession, account_id: str) -> lis
         select(Invoice)
         .where(Invoice.account_id == account_id, Invoice.status == InvoiceStatus.PAYMENT_DUE)
         .order_by(Invoice.created_at, Invoice.id)
-        .with_for_update()
     )
-    return list((await session.execute(statement)).scalars())
+    return list((await session.execute(for_update(statement))).scalars())
 
 
 async def claim_due(
@@ -210,11 +213,10 @@ async def claim_due(
         )
         .order_by(Invoice.next_payment_attempt, Invoice.id)
         .limit(1)
-        .with_for_update(skip_locked=True)
     )
     if exclude:
         statement = statement.where(Invoice.id.not_in(exclude))
-    return (await session.execute(statement)).scalar_one_or_none()
+    return (await session.execute(for_update(statement, skip_locked=True))).scalar_one_or_none()
 
 
 async def open_payment(session: AsyncSession, invoice_id: str) -> PaymentAttempt | None:

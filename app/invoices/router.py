@@ -18,7 +18,7 @@ from app.core.pagination import CursorParam, Limit, paginate
 from app.core.responses import json_response
 from app.core.runtime import ClockDep, RuntimeDep, SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN, InputDatetime
-from app.invoices import export, service
+from app.invoices import export, paying, service
 from app.invoices.errors import (
     AuthenticationRequired,
     InvoiceNotDraft,
@@ -31,6 +31,7 @@ from app.invoices.errors import (
 )
 from app.invoices.pdf import Seller, render_invoice_pdf
 from app.invoices.repository import InvoiceFilters
+from app.invoices.retry import RetryPolicyDep
 from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList
 from app.models import InvoiceStatus
 from app.payments.dependencies import ProviderDep
@@ -67,11 +68,7 @@ ProjectIdFilter = Annotated[
 def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
     page, has_more, next_cursor = paginate(invoices, limit)
     # One validation call for the whole page, read from the light rows, and one serialization.
-    return json_response(
-        InvoiceList.model_validate(
-            {"data": page, "has_more": has_more, "next_cursor": next_cursor}, from_attributes=True
-        )
-    )
+    return json_response(InvoiceList.of(page, has_more, next_cursor))
 
 
 @router.get(
@@ -136,11 +133,14 @@ _CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _attachment(filename: str) -> dict[str, str]:
+    """The headers of a download: saved as `filename`, not shown."""
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 def _csv_download(body: AsyncIterator[str], filename: str) -> StreamingResponse:
     return StreamingResponse(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        body, media_type="text/csv; charset=utf-8", headers=_attachment(filename)
     )
 
 
@@ -220,9 +220,7 @@ async def get_invoice_pdf(
     # Rendering is CPU work: off the event loop, so other requests keep flowing meanwhile.
     content = await run_in_threadpool(render_invoice_pdf, invoice, seller)
     return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{invoice.number}.pdf"'},
+        content, media_type="application/pdf", headers=_attachment(f"{invoice.number}.pdf")
     )
 
 
@@ -253,11 +251,8 @@ async def pay_invoice(
     account_id: CurrentAccount,
     provider: ProviderDep,
     clock: ClockDep,
-    settings: SettingsDep,
 ) -> Invoice:
-    invoice = await service.pay_invoice(
-        session, provider, account_id, invoice_id, clock.now(), settings.retry_schedule
-    )
+    invoice = await paying.pay_invoice(session, provider, account_id, invoice_id, clock.now())
     return Invoice.build(invoice)
 
 
@@ -293,11 +288,9 @@ async def finalize_invoice(
     _admin: AdminScope,
     provider: ProviderDep,
     clock: ClockDep,
-    settings: SettingsDep,
+    policy: RetryPolicyDep,
 ) -> Invoice:
-    invoice = await service.finalize_invoice(
-        session, provider, invoice_id, clock.now(), settings.retry_schedule
-    )
+    invoice = await service.finalize_invoice(session, provider, invoice_id, clock.now(), policy)
     return Invoice.build(invoice)
 
 

@@ -5,6 +5,7 @@ from pydantic import Field, computed_field, field_validator, model_validator
 from app.billing_details.schemas import BillingSnapshot
 from app.core.pagination import Page
 from app.core.schemas import InputDatetime, InputSchema, PlatformId, Schema, UtcDatetime
+from app.invoices.limits import MAX_AMOUNT
 from app.invoices.localization import tender_currencies
 from app.models import Invoice as InvoiceModel
 from app.models import InvoiceStatus, PaymentOutcome
@@ -16,9 +17,6 @@ STATUS_LABELS: dict[InvoiceStatus, str] = {
     InvoiceStatus.NOT_PAID: "Not paid",
     InvoiceStatus.VOIDED: "Voided",
 }
-
-# Stripe's ceiling for one amount, in minor units.
-MAX_AMOUNT = 99_999_999
 
 
 class InvoiceLineCreate(InputSchema):

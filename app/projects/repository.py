@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import upsert_insert
+from app.core.locking import for_update
 from app.core.pagination import Cursor, after_cursor
 from app.models import Project
 
@@ -35,11 +36,8 @@ async def get(session: AsyncSession, account_id: str, project_id: str) -> Projec
 
 
 async def lock(session: AsyncSession, account_id: str, project_id: str) -> Project:
-    result = await session.execute(
-        select(Project)
-        .where(Project.account_id == account_id, Project.id == project_id)
-        .with_for_update()
-    )
+    statement = select(Project).where(Project.account_id == account_id, Project.id == project_id)
+    result = await session.execute(for_update(statement))
     return result.scalar_one()
 
 

@@ -32,14 +32,7 @@ admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
 async def list_projects(
     session: SessionDep, account_id: CurrentAccount, limit: Limit = 20, cursor: CursorParam = None
 ) -> ProjectList:
-    projects, has_more, next_cursor = await service.list_projects(
-        session, account_id, limit, cursor
-    )
-    return ProjectList(
-        data=[Project.model_validate(project) for project in projects],
-        has_more=has_more,
-        next_cursor=next_cursor,
-    )
+    return ProjectList.of(*await service.list_projects(session, account_id, limit, cursor))
 
 
 @router.get(

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository as accounts
+from app.core.lookup import found
 from app.core.pagination import Cursor, paginate
 from app.models import Project
 from app.projects import repository
@@ -29,9 +30,7 @@ async def register_project(
 
 async def get_project(session: AsyncSession, account_id: str, project_id: str) -> Project:
     project = await repository.get(session, account_id, project_id)
-    if project is None:
-        raise ProjectNotFound(f"No project {project_id} on this account.")
-    return project
+    return found(project, ProjectNotFound, f"No project {project_id} on this account.")
 
 
 async def list_projects(

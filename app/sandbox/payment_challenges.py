@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.invoices.service import apply_payment_event, lock_for_payment
+from app.invoices.charging import lock_for_payment
+from app.invoices.paying import apply_payment_event
 from app.models import SandboxCharge, SandboxChargeStatus
 from app.payments.errors import AUTHENTICATION_FAILED
 from app.payments.provider import PaymentStatus

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.ids import new_id
+from app.core.lookup import found
 from app.models import SandboxCharge, SandboxChargeStatus, SandboxPaymentMethod
+from app.payments.card_expiry import is_expired
 from app.payments.errors import (
     AUTHENTICATION_REQUIRED,
     CardDeclined,
@@ -77,9 +79,7 @@ class SandboxProvider:
 
     async def _method(self, payment_method_id: str) -> SandboxPaymentMethod:
         method = await repository.get_payment_method(self._session, payment_method_id)
-        if method is None:
-            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
-        return method
+        return found(method, PaymentMethodNotFound, f"No payment method {payment_method_id}.")
 
     async def create_customer(self, account_id: str) -> str:
         return new_id("cus")
@@ -136,7 +136,7 @@ class SandboxProvider:
         now = self._clock.now()
         charge_id = new_id("pi")
         decline_code = method.charge_decline_code
-        if decline_code is None and (method.exp_year, method.exp_month) < (now.year, now.month):
+        if decline_code is None and is_expired(method.exp_year, method.exp_month, now):
             decline_code = "expired_card"
         status = (
             SandboxChargeStatus.SUCCEEDED if decline_code is None else SandboxChargeStatus.FAILED

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.locking import for_update
 from app.models import SandboxCharge, SandboxPaymentMethod, SandboxSetupIntent
 
 
@@ -44,10 +45,7 @@ async def lock_charge(session: AsyncSession, charge_id: str) -> SandboxCharge | 
     """A charge by its payment id (`pi_…`), locked and read afresh: its challenge is
     answered once."""
     result = await session.execute(
-        select(SandboxCharge)
-        .where(SandboxCharge.id == charge_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        for_update(select(SandboxCharge).where(SandboxCharge.id == charge_id))
     )
     return result.scalar_one_or_none()
 
@@ -63,9 +61,6 @@ async def get_setup_intent(session: AsyncSession, intent_id: str) -> SandboxSetu
 
 async def lock_setup_intent(session: AsyncSession, intent_id: str) -> SandboxSetupIntent | None:
     result = await session.execute(
-        select(SandboxSetupIntent)
-        .where(SandboxSetupIntent.id == intent_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        for_update(select(SandboxSetupIntent).where(SandboxSetupIntent.id == intent_id))
     )
     return result.scalar_one_or_none()

@@ -44,15 +44,7 @@ async def create_payment_method(
     clock: ClockDep,
     _account: CurrentAccount,
 ) -> SandboxPaymentMethod:
-    method = await service.create_payment_method(
-        session,
-        settings,
-        clock.now(),
-        number=body.number,
-        exp_month=body.exp_month,
-        exp_year=body.exp_year,
-        cvc=body.cvc,
-    )
+    method = await service.create_payment_method(session, settings, clock.now(), body)
     return SandboxPaymentMethod.model_validate(method)
 
 
@@ -88,16 +80,7 @@ async def confirm_setup_intent(
     if body.payment_method is not None:
         method = await service.payment_method_for_token(session, settings, now, body.payment_method)
     else:
-        card = body.card()
-        method = await service.create_payment_method(
-            session,
-            settings,
-            now,
-            number=card.number,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
-            cvc=card.cvc,
-        )
+        method = await service.create_payment_method(session, settings, now, body.card())
     confirmed = await intents.confirm_setup_intent(session, intent, method)
     return SetupIntent.build(intents.info(confirmed))
 

@@ -14,9 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.errors import FieldProblem, ValidationFailed
 from app.core.ids import new_id
+from app.core.lookup import found
 from app.models import SandboxPaymentMethod
+from app.payments.card_expiry import is_expired
 from app.payments.errors import PaymentMethodNotFound
 from app.sandbox import repository
+from app.sandbox.schemas import SandboxPaymentMethodCreate
 from app.sandbox.testcards import (
     NAMED_TOKENS,
     behaviour_of,
@@ -50,7 +53,7 @@ def _check(
                 field="exp_month", message="Must be a month, 1 to 12.", type="invalid_expiry_month"
             )
         )
-    elif (exp_year, exp_month) < (now.year, now.month):
+    elif is_expired(exp_year, exp_month, now):
         problems.append(
             FieldProblem(
                 field="exp_year", message="The card has expired.", type="invalid_expiry_year"
@@ -75,22 +78,15 @@ def _check(
 
 
 async def create_payment_method(
-    session: AsyncSession,
-    settings: Settings,
-    now: datetime,
-    *,
-    number: str,
-    exp_month: int,
-    exp_year: int,
-    cvc: str,
+    session: AsyncSession, settings: Settings, now: datetime, card: SandboxPaymentMethodCreate
 ) -> SandboxPaymentMethod:
-    number = number.replace(" ", "").replace("-", "")
-    if exp_year < 100:
-        exp_year += 2000
-    problems = _check(number, exp_month, exp_year, cvc, now)
+    """A payment method for a test card typed in; refused (422) as Stripe.js would refuse it."""
+    number = card.number.replace(" ", "").replace("-", "")
+    exp_year = card.exp_year + 2000 if card.exp_year < 100 else card.exp_year
+    problems = _check(number, card.exp_month, exp_year, card.cvc, now)
     if problems:
         raise ValidationFailed(problems)
-    return await _store(session, settings, now, number, exp_month, exp_year)
+    return await _store(session, settings, now, number, card.exp_month, exp_year)
 
 
 async def payment_method_for_token(
@@ -101,9 +97,7 @@ async def payment_method_for_token(
     if number is not None:
         return await create_from_named_token(session, settings, now, number)
     method = await repository.get_payment_method(session, token)
-    if method is None:
-        raise PaymentMethodNotFound(f"No payment method {token}.")
-    return method
+    return found(method, PaymentMethodNotFound, f"No payment method {token}.")
 
 
 async def create_from_named_token(

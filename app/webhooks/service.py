@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cards.service import refresh_card, remove_detached_card
 from app.cards.setup_intents import add_card_set_up_at_provider
 from app.core.observability import log_event
-from app.invoices.service import apply_payment_event
+from app.invoices.paying import apply_payment_event
 from app.payments.events import (
     PaymentMethodDetached,
     PaymentMethodRenewed,
@@ -78,5 +78,5 @@ async def receive_stripe_event(
         return WebhookReceipt(event_id=event.id, outcome="duplicate")
     if meaning is not None:
         await _apply(session, provider, meaning, now)
-    log_event("webhook.processed", event_id=event.id, type=event.type)
+    log_event(session, "webhook.processed", event_id=event.id, type=event.type)
     return WebhookReceipt(event_id=event.id, outcome="processed")
