@@ -2,7 +2,8 @@
 
 Rules: add a card (good ones, ones declined when added, ones whose charges fail), switch the
 primary card, delete a card (the primary one too), and as the platform create, finalize,
-void and mark invoices uncollectible; the account pays them. Each answer is checked against
+void and mark invoices uncollectible; the account pays them (also in two journeys: a bill
+paid at once, a card fixed to pay what was given up on). Each answer is checked against
 a small model (which cards exist, which is primary, each invoice's last known state), and
 after every step the invariants are read back through GET (tests/invariants.py): exactly
 one primary card, numbers gapless and unique, no invoice charged twice, paid means
@@ -111,7 +112,7 @@ class Blocking:
 
 
 class CardsAndInvoices(RuleBasedStateMachine):
-    http: ClassVar["Blocking"]
+    http: ClassVar[Blocking]
     config: ClassVar[Settings]
     accounts: ClassVar[Iterator[int]]
     run_id: ClassVar[str]
@@ -127,7 +128,6 @@ class CardsAndInvoices(RuleBasedStateMachine):
         self.primary: str | None = None
         self.seen: dict[str, dict[str, Any]] = {}  # invoice id -> last list item seen
         self.created: list[str] = []  # invoice ids, oldest first
-        self.steps = 0
 
     def _headers(self, *, admin: bool) -> dict[str, str]:
         token = issue_token(
@@ -154,11 +154,8 @@ class CardsAndInvoices(RuleBasedStateMachine):
 
     @initialize()
     def register(self) -> None:
-        response = self._call(
-            "PUT", f"/v1/admin/accounts/{self.account}/projects/proj_1", admin=True,
-            json={"name": "Shop"},
-        )  # fmt: skip
-        self._expect(response, 201)
+        url = f"/v1/admin/accounts/{self.account}/projects/proj_1"
+        self._expect(self._call("PUT", url, admin=True, json={"name": "Shop"}), 201)
         self._expect(self._call("PUT", "/v1/billing-details", json=VALID_BILLING_DETAILS), 200)
 
     # --- cards ----------------------------------------------------------------------------
@@ -377,7 +374,8 @@ class CardsAndInvoices(RuleBasedStateMachine):
             self.seen[item["id"]] = item
         assert set(self.seen) == {invoice["id"] for invoice in listed}, "an invoice vanished"
         # Newest first, in true creation order (several are made within one second).
-        assert [invoice["id"] for invoice in listed] == self.created[::-1]
+        listed_ids = [invoice["id"] for invoice in listed]
+        assert listed_ids == self.created[::-1], "invoices not listed newest first"
 
 
 @pytest.mark.sandbox_only
