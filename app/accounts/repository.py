@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.db import upsert_insert
 from app.models import Account, Card
@@ -15,7 +15,7 @@ def _new_invoice_prefix() -> str:
     return secrets.token_hex(4).upper()
 
 
-async def ensure(session: AsyncSession, account_id: str, now: datetime) -> None:
+async def ensure(db: AsyncSession | AsyncConnection, account_id: str, now: datetime) -> None:
     """Create the account if it does not exist yet: one statement, safe under concurrency."""
     values = {
         "id": account_id,
@@ -23,7 +23,7 @@ async def ensure(session: AsyncSession, account_id: str, now: datetime) -> None:
         "invoice_prefix": _new_invoice_prefix(),
         "last_invoice_number": 0,
     }
-    await session.execute(upsert_insert(session, Account).values(values).on_conflict_do_nothing())
+    await db.execute(upsert_insert(db, Account).values(values).on_conflict_do_nothing())
 
 
 async def get(session: AsyncSession, account_id: str) -> Account | None:

@@ -1,9 +1,27 @@
 """SQL for cards."""
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.models import Card
+
+_cards = Card.__table__.c
+# The list's query, built once: the columns the API shows of a card, as light rows.
+_SHOWN = ("id", "brand", "last4", "exp_month", "exp_year", "is_primary", "created_at")
+_LIST: Select[Any] = (
+    select(*(_cards[name] for name in _SHOWN))
+    .where(_cards.account_id == bindparam("account_id"))
+    .order_by(_cards.is_primary.desc(), _cards.created_at.desc(), _cards.id.desc())
+)
+
+
+async def list_rows(connection: AsyncConnection, account_id: str) -> Sequence[Row[Any]]:
+    """The account's cards as the API lists them: primary first, then newest."""
+    rows: Sequence[Row[Any]] = (await connection.execute(_LIST, {"account_id": account_id})).all()
+    return rows
 
 
 async def list_for_account(session: AsyncSession, account_id: str) -> list[Card]:

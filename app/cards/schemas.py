@@ -1,12 +1,33 @@
 from datetime import datetime, timedelta
-from typing import Self
+from typing import Protocol, Self
 
 from pydantic import Field, model_validator
 
 from app.core.pagination import Page
 from app.core.schemas import InputSchema, Schema, UtcDatetime
-from app.models import Card as CardModel
 from app.payments.provider import SetupIntentInfo, SetupStatus
+
+
+class CardExpiry(Protocol):
+    @property
+    def exp_month(self) -> int: ...
+    @property
+    def exp_year(self) -> int: ...
+
+
+class CardFields(CardExpiry, Protocol):
+    """What the API shows of a card: an ORM card, or a light row of just these columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def brand(self) -> str: ...
+    @property
+    def last4(self) -> str: ...
+    @property
+    def is_primary(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 class CardCreate(InputSchema):
@@ -76,7 +97,7 @@ class Card(Schema):
     created_at: UtcDatetime
 
     @classmethod
-    def build(cls, card: CardModel, now: datetime) -> "Card":
+    def build(cls, card: CardFields, now: datetime) -> "Card":
         return cls(
             id=card.id,
             brand=card.brand,
@@ -103,16 +124,16 @@ def month_index(year: int, month: int) -> int:
     return year * 12 + month - 1
 
 
-def expiry_month_index(card: CardModel) -> int:
+def expiry_month_index(card: CardExpiry) -> int:
     return month_index(card.exp_year, card.exp_month)
 
 
-def is_expired(card: CardModel, now: datetime) -> bool:
+def is_expired(card: CardExpiry, now: datetime) -> bool:
     # A card is valid through the last day of its expiry month.
     return (card.exp_year, card.exp_month) < (now.year, now.month)
 
 
-def is_expiring_soon(card: CardModel, now: datetime) -> bool:
+def is_expiring_soon(card: CardExpiry, now: datetime) -> bool:
     """Not expired, and its expiry month ends within EXPIRY_NOTICE of `now`.
 
     The month ends when the next begins, so it ends by `now + EXPIRY_NOTICE` exactly when

@@ -8,8 +8,10 @@ the partial unique index on `cards` backs it up in the database itself.
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts import repository as accounts
 from app.accounts.service import ensure_customer
@@ -42,8 +44,8 @@ async def _announce(
     await events.record(session, event_type, card.account_id, CardView.build(card, now), now)
 
 
-async def list_cards(session: AsyncSession, account_id: str) -> list[Card]:
-    return await repository.list_for_account(session, account_id)
+async def list_cards(connection: AsyncConnection, account_id: str) -> Sequence[Row[Any]]:
+    return await repository.list_rows(connection, account_id)
 
 
 async def _get(session: AsyncSession, account_id: str, card_id: str) -> Card:

@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts import repository as accounts
 from app.accounts.service import ensure_customer
@@ -43,7 +43,7 @@ from app.invoices.errors import (
     InvoiceNotVoidable,
     NoPaymentMethod,
 )
-from app.invoices.repository import InvoiceFilters
+from app.invoices.repository import InvoiceDetail, InvoiceFilters
 from app.invoices.schemas import MAX_AMOUNT, InvoiceCreate, NextAction
 from app.models import Card, Invoice, InvoiceLine, InvoiceStatus, PaymentAttempt, PaymentOutcome
 from app.payments.errors import AUTHENTICATION_REQUIRED, PROVIDER_ERRORS, CardDeclined
@@ -84,15 +84,17 @@ async def _mark_paid(session: AsyncSession, invoice: Invoice, now: datetime) -> 
 # --- reading -----------------------------------------------------------------------------
 
 
-async def get_invoice(session: AsyncSession, account_id: str, invoice_id: str) -> Invoice:
-    invoice = await repository.get(session, account_id, invoice_id, detail=True)
+async def get_invoice(
+    connection: AsyncConnection, account_id: str, invoice_id: str
+) -> InvoiceDetail:
+    invoice = await repository.get_detail(connection, account_id, invoice_id)
     if invoice is None:
         raise InvoiceNotFound(f"No invoice {invoice_id} on this account.")
     return invoice
 
 
 async def list_invoices(
-    session: AsyncSession,
+    db: AsyncConnection | AsyncSession,
     account_id: str,
     filters: InvoiceFilters,
     limit: int,
@@ -101,7 +103,7 @@ async def list_invoices(
     """One page of invoice summaries (light rows), plus one row if another page follows."""
     _check_window(filters)
     position = Cursor.decode(cursor) if cursor is not None else None
-    return await repository.list_page(session, account_id, filters, limit, position)
+    return await repository.list_page(db, account_id, filters, limit, position)
 
 
 def _check_window(filters: InvoiceFilters) -> None:
