@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.invoices.repository import payment_due_exists
 from app.models import Card
 
 _cards = Card.__table__.c
@@ -38,6 +39,20 @@ async def get(session: AsyncSession, account_id: str, card_id: str) -> Card | No
         select(Card).where(Card.account_id == account_id, Card.id == card_id)
     )
     return result.scalar_one_or_none()
+
+
+async def get_with_due(
+    session: AsyncSession, account_id: str, card_id: str
+) -> tuple[Card, bool] | None:
+    """The account's card, and whether the account has `payment_due` invoices for a new
+    primary card to pay, in one statement."""
+    result = await session.execute(
+        select(Card, payment_due_exists(_cards.account_id)).where(
+            Card.account_id == account_id, Card.id == card_id
+        )
+    )
+    row = result.one_or_none()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 async def get_by_provider_id(session: AsyncSession, provider_payment_method_id: str) -> Card | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select, tuple_
+from sqlalchemy import ColumnElement, Exists, Row, Select, bindparam, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -213,6 +213,14 @@ async def get_attempt_by_payment(
         PaymentAttempt.provider_payment_id == provider_payment_id,
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+def payment_due_exists(account_id: ColumnElement[str]) -> Exists:
+    """Whether the account has `payment_due` invoices, as a column of the caller's SELECT: a
+    change of primary card learns in a statement it makes anyway whether anything is due."""
+    return exists().where(
+        Invoice.account_id == account_id, Invoice.status == InvoiceStatus.PAYMENT_DUE
+    )
 
 
 async def payment_due_for_account(session: AsyncSession, account_id: str) -> list[Invoice]:

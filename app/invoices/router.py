@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.dependencies import CurrentAccount, ReadAccount
 from app.billing_details.errors import BillingDetailsIncomplete
 from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope
+from app.core.config import Settings
 from app.core.db import ReadConnDep, SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit, paginate
@@ -30,9 +31,9 @@ from app.invoices.errors import (
     InvoiceNotVoidable,
     NoPaymentMethod,
 )
-from app.invoices.pdf import Seller, render_invoice_pdf
 from app.invoices.repository import InvoiceFilters
 from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList
+from app.models import Invoice as InvoiceModel
 from app.models import InvoiceStatus
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined
@@ -67,18 +68,11 @@ ProjectIdFilter = Annotated[
 
 def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
     page, has_more, next_cursor = paginate(invoices, limit)
-    # One validation call for the whole page and one serialization. The light rows go in as
-    # dicts: read as attributes, every field a row lacks (`next_action`) would cost an
-    # exception inside pydantic, twenty times a page.
-    return json_response(
-        InvoiceList.model_validate(
-            {
-                "data": [row._asdict() for row in page],
-                "has_more": has_more,
-                "next_cursor": next_cursor,
-            }
-        )
-    )
+    # One validation call for the whole page, one serialization. Rows go in as dicts: read as
+    # attributes, each field a row lacks (`next_action`) costs an exception inside pydantic.
+    data = [row._asdict() for row in page]
+    body = {"data": data, "has_more": has_more, "next_cursor": next_cursor}
+    return json_response(InvoiceList.model_validate(body))
 
 
 @router.get(
@@ -210,6 +204,17 @@ async def get_invoice(
     return json_response(Invoice.from_rows(detail.invoice, detail.attempts, detail.lines))
 
 
+def _render_pdf(invoice: InvoiceModel, settings: Settings) -> bytes:
+    # The renderer (fpdf2, fontTools, HarfBuzz: ~45 MiB) loads with the first PDF, in this
+    # thread, not at startup: a worker that serves no PDF does not carry it.
+    from app.invoices.pdf import Seller, render_invoice_pdf
+
+    seller = Seller(
+        name=settings.seller_name, address=settings.seller_address, email=settings.seller_email
+    )
+    return render_invoice_pdf(invoice, seller)
+
+
 @router.get(
     "/invoices/{invoice_id}/pdf",
     name="get_invoice_pdf",
@@ -224,11 +229,8 @@ async def get_invoice_pdf(
     invoice_id: str, session: SessionDep, account_id: CurrentAccount, settings: SettingsDep
 ) -> Response:
     invoice = await service.get_finalized_with_lines(session, account_id, invoice_id)
-    seller = Seller(
-        name=settings.seller_name, address=settings.seller_address, email=settings.seller_email
-    )
     # Rendering is CPU work: off the event loop, so other requests keep flowing meanwhile.
-    content = await run_in_threadpool(render_invoice_pdf, invoice, seller)
+    content = await run_in_threadpool(_render_pdf, invoice, settings)
     return Response(
         content,
         media_type="application/pdf",
