@@ -111,14 +111,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def upsert_insert(
-    db: AsyncSession | AsyncConnection, entity: type[Base]
-) -> PgInsert | SqliteInsert:
-    """An INSERT for the session's (or connection's) dialect, with its ON CONFLICT clauses."""
-    dialect = db.dialect if isinstance(db, AsyncConnection) else db.get_bind().dialect
-    if dialect.name == "postgresql":
-        return pg_insert(entity)
-    return sqlite_insert(entity)
+def dialect_name(db: AsyncSession | AsyncConnection) -> str:
+    return (db.dialect if isinstance(db, AsyncConnection) else db.get_bind().dialect).name
+
+
+def upsert_insert_for(dialect: str, entity: type[Base]) -> PgInsert | SqliteInsert:
+    """An INSERT for `dialect`, with its ON CONFLICT clauses available."""
+    return pg_insert(entity) if dialect == "postgresql" else sqlite_insert(entity)
+
+
+def upsert_insert(session: AsyncSession, entity: type[Base]) -> PgInsert | SqliteInsert:
+    """An INSERT for the session's dialect, with its ON CONFLICT clauses available."""
+    return upsert_insert_for(dialect_name(session), entity)
 
 
 def create_read_engine(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
