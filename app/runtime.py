@@ -7,7 +7,7 @@ from functools import partial
 
 from app.core.clock import Clock, SystemClock
 from app.core.config import ProviderName, Settings
-from app.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
+from app.core.db import create_engine, create_read_engine, create_sessionmaker
 from app.core.runtime import Runtime
 from app.events.delivery import Deliverer
 from app.events.secrets import SecretBox
@@ -26,11 +26,13 @@ def build_runtime(
     """Everything a process shares; `provider_factory` replaces the configured provider."""
     clock = clock or SystemClock()
     engine = create_engine(settings)
+    read_engine = create_read_engine(engine, settings)
     runtime = Runtime(
         settings=settings,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
-        read_sessionmaker=create_read_sessionmaker(engine, settings),
+        read_sessionmaker=create_sessionmaker(read_engine),
+        read_engine=read_engine,
         clock=clock,
         providers=provider_factory or partial(SandboxProvider, settings=settings, clock=clock),
     )

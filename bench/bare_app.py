@@ -28,7 +28,7 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -91,6 +91,13 @@ def _json_time(value: str) -> str | None:
     return _time(datetime.fromisoformat(value))
 
 
+def _snapshot(stored: str) -> dict[str, Any]:
+    snapshot: dict[str, Any] = json.loads(stored)
+    # Snapshots taken before the field existed read as English.
+    snapshot.setdefault("preferred_locale", "en")
+    return snapshot
+
+
 def _summary(row: asyncpg.Record) -> dict[str, Any]:
     snapshot = row["billing_snapshot"]
     finalized = row["finalized_at"] is not None
@@ -118,7 +125,9 @@ def _summary(row: asyncpg.Record) -> dict[str, Any]:
         "attempt_count": row["attempt_count"],
         "next_payment_attempt": _time(row["next_payment_attempt"]),
         "failure_reason": row["failure_reason"],
-        "billing_details": None if snapshot is None else json.loads(snapshot),
+        # Set only while a charge waits for the cardholder's challenge; none does here.
+        "next_action": None,
+        "billing_details": None if snapshot is None else _snapshot(snapshot),
         "pdf_url": f"/v1/invoices/{row['id']}/pdf" if finalized else None,
     }
 
@@ -137,7 +146,13 @@ def _decode_cursor(value: str) -> tuple[datetime, str]:
         raise HTTPException(400, "bad cursor") from exc
 
 
+def _month(year: int, month: int) -> int:
+    return year * 12 + month - 1
+
+
 def _card(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
+    expiry = _month(row["exp_year"], row["exp_month"])
+    soon = now + timedelta(days=30)
     return {
         "id": row["id"],
         "brand": row["brand"],
@@ -146,7 +161,9 @@ def _card(row: asyncpg.Record, now: datetime) -> dict[str, Any]:
         "exp_year": row["exp_year"],
         "is_primary": row["is_primary"],
         # Valid through the last day of the expiry month.
-        "is_expired": (row["exp_year"], row["exp_month"]) < (now.year, now.month),
+        "is_expired": expiry < _month(now.year, now.month),
+        # Still valid, and its expiry month ends within 30 days.
+        "is_expiring_soon": _month(now.year, now.month) <= expiry < _month(soon.year, soon.month),
         "created_at": _time(row["created_at"]),
     }
 

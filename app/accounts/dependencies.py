@@ -2,22 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.accounts import service
-from app.core.auth import Principal, require_account
-from app.core.db import SessionDep, after_commit
+from app.core.auth import AccountPrincipalDep
+from app.core.db import ReadConnDep, SessionDep, after_commit
 from app.core.request_context import set_account_id
-from app.core.runtime import RuntimeDep
+from app.core.runtime import runtime_of
 
 
 async def get_current_account(
-    principal: Annotated[Principal, Depends(require_account)],
-    session: SessionDep,
-    runtime: RuntimeDep,
+    principal: AccountPrincipalDep, session: SessionDep, request: Request
 ) -> str:
     """The caller's account id; the account is created on its first authenticated request."""
     account_id = principal.subject
+    runtime = runtime_of(request)
     known = runtime.known_accounts
     if account_id not in known:
         await service.ensure_account(session, account_id, runtime.clock.now())
@@ -31,3 +30,25 @@ async def get_current_account(
 
 
 CurrentAccount = Annotated[str, Depends(get_current_account)]
+
+
+async def get_read_account(
+    principal: AccountPrincipalDep, connection: ReadConnDep, request: Request
+) -> str:
+    """`CurrentAccount` for the routes that read through `ReadConnDep`, on that connection.
+
+    A known account costs no statement. On its first sight the account is created and
+    committed at once: the route reads, so there is no later change to wait for.
+    """
+    account_id = principal.subject
+    runtime = runtime_of(request)
+    known = runtime.known_accounts
+    if account_id not in known:
+        await service.ensure_account(connection, account_id, runtime.clock.now())
+        await connection.commit()
+        known.add(account_id)
+    set_account_id(account_id)
+    return account_id
+
+
+ReadAccount = Annotated[str, Depends(get_read_account)]

@@ -3,11 +3,13 @@ primary card an account pays with."""
 
 import secrets
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Executable, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.core.db import upsert_insert
+from app.core.db import dialect_name, upsert_insert_for
 from app.core.locking import for_update
 from app.models import Account, Card
 
@@ -16,15 +18,20 @@ def _new_invoice_prefix() -> str:
     return secrets.token_hex(4).upper()
 
 
-async def ensure(session: AsyncSession, account_id: str, now: datetime) -> None:
-    """Create the account if it does not exist yet: one statement, safe under concurrency."""
-    values = {
-        "id": account_id,
-        "created_at": now,
-        "invoice_prefix": _new_invoice_prefix(),
-        "last_invoice_number": 0,
+@lru_cache(maxsize=2)
+def _create_if_missing(dialect: str) -> Executable:
+    """The first-sight upsert, built once per dialect; its values are bound per execution."""
+    values: dict[str, Any] = {
+        name: bindparam(name) for name in ("id", "created_at", "invoice_prefix")
     }
-    await session.execute(upsert_insert(session, Account).values(values).on_conflict_do_nothing())
+    insert = upsert_insert_for(dialect, Account).values(**values, last_invoice_number=0)
+    return insert.on_conflict_do_nothing()
+
+
+async def ensure(db: AsyncSession | AsyncConnection, account_id: str, now: datetime) -> None:
+    """Create the account if it does not exist yet: one statement, safe under concurrency."""
+    values = {"id": account_id, "created_at": now, "invoice_prefix": _new_invoice_prefix()}
+    await db.execute(_create_if_missing(dialect_name(db)), values)
 
 
 async def get(session: AsyncSession, account_id: str) -> Account | None:

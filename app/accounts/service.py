@@ -2,16 +2,18 @@
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts import repository
 from app.models import Account
 from app.payments.provider import PaymentProvider
 
 
-async def ensure_account(session: AsyncSession, account_id: str, now: datetime) -> None:
+async def ensure_account(
+    db: AsyncSession | AsyncConnection, account_id: str, now: datetime
+) -> None:
     """Create the account on its first sight; safe when two first requests race."""
-    await repository.ensure(session, account_id, now)
+    await repository.ensure(db, account_id, now)
 
 
 async def ensure_customer(

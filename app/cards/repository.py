@@ -1,13 +1,31 @@
 """SQL for cards."""
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.locking import for_update
+from app.invoices.repository import payment_due_exists
 from app.models import Card, CardAddAttempt
 from app.payments.card_expiry import month_index
+
+_cards = Card.__table__.c
+# The list's query, built once: the columns the API shows of a card, as light rows.
+_SHOWN = ("id", "brand", "last4", "exp_month", "exp_year", "is_primary", "created_at")
+_LIST: Select[Any] = (
+    select(*(_cards[name] for name in _SHOWN))
+    .where(_cards.account_id == bindparam("account_id"))
+    .order_by(_cards.is_primary.desc(), _cards.created_at.desc(), _cards.id.desc())
+)
+
+
+async def list_rows(connection: AsyncConnection, account_id: str) -> Sequence[Row[Any]]:
+    """The account's cards as the API lists them: primary first, then newest."""
+    rows: Sequence[Row[Any]] = (await connection.execute(_LIST, {"account_id": account_id})).all()
+    return rows
 
 
 async def list_for_account(session: AsyncSession, account_id: str) -> list[Card]:
@@ -24,6 +42,20 @@ async def get(session: AsyncSession, account_id: str, card_id: str) -> Card | No
         select(Card).where(Card.account_id == account_id, Card.id == card_id)
     )
     return result.scalar_one_or_none()
+
+
+async def get_with_due(
+    session: AsyncSession, account_id: str, card_id: str
+) -> tuple[Card, bool] | None:
+    """The account's card, and whether the account has `payment_due` invoices for a new
+    primary card to pay, in one statement."""
+    result = await session.execute(
+        select(Card, payment_due_exists(_cards.account_id)).where(
+            Card.account_id == account_id, Card.id == card_id
+        )
+    )
+    row = result.one_or_none()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 async def get_by_provider_id(session: AsyncSession, provider_payment_method_id: str) -> Card | None:

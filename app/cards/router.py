@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
-from app.accounts.dependencies import CurrentAccount
+from app.accounts.dependencies import CurrentAccount, ReadAccount
 from app.cards import rate_limit, service, setup_intents
 from app.cards.errors import (
     CardAddRateLimited,
@@ -16,7 +16,7 @@ from app.cards.errors import (
 )
 from app.cards.schemas import Card, CardCreate, CardList, SetupIntent
 from app.core.auth import AUTH_ERRORS
-from app.core.db import SessionDep
+from app.core.db import ReadConnDep, SessionDep
 from app.core.openapi import error_responses
 from app.core.responses import json_response
 from app.core.runtime import ClockDep, SettingsDep
@@ -34,8 +34,8 @@ router = APIRouter(prefix="/v1/cards", tags=["cards"])
     response_model=CardList,
     responses=error_responses(*AUTH_ERRORS),
 )
-async def list_cards(session: SessionDep, account_id: CurrentAccount, clock: ClockDep) -> Response:
-    cards = await service.list_cards(session, account_id)
+async def list_cards(connection: ReadConnDep, account_id: ReadAccount, clock: ClockDep) -> Response:
+    cards = await service.list_cards(connection, account_id)
     now = clock.now()
     return json_response(
         CardList(data=[Card.build(card, now) for card in cards], has_more=False, next_cursor=None)

@@ -1,13 +1,34 @@
 from datetime import datetime
-from typing import Self
+from typing import Protocol, Self
 
 from pydantic import Field, model_validator
 
 from app.core.pagination import Page
 from app.core.schemas import InputSchema, Schema, UtcDatetime
-from app.models import Card as CardModel
 from app.payments.card_expiry import is_expired, is_expiring_soon
 from app.payments.provider import SetupIntentInfo, SetupStatus
+
+
+class CardExpiry(Protocol):
+    @property
+    def exp_month(self) -> int: ...
+    @property
+    def exp_year(self) -> int: ...
+
+
+class CardFields(CardExpiry, Protocol):
+    """What the API shows of a card: an ORM card, or a light row of just these columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def brand(self) -> str: ...
+    @property
+    def last4(self) -> str: ...
+    @property
+    def is_primary(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 class CardCreate(InputSchema):
@@ -77,7 +98,7 @@ class Card(Schema):
     created_at: UtcDatetime
 
     @classmethod
-    def build(cls, card: CardModel, now: datetime) -> "Card":
+    def build(cls, card: CardFields, now: datetime) -> "Card":
         return cls(
             id=card.id,
             brand=card.brand,

@@ -5,10 +5,13 @@ one account's cards run one after another and the invariant holds under any conc
 the partial unique index on `cards` backs it up in the database itself.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts import repository as accounts
 from app.accounts.service import ensure_customer
@@ -42,8 +45,8 @@ async def _announce(
     await events.record(session, event_type, card.account_id, CardView.build(card, now), now)
 
 
-async def list_cards(session: AsyncSession, account_id: str) -> list[Card]:
-    return await repository.list_for_account(session, account_id)
+async def list_cards(connection: AsyncConnection, account_id: str) -> Sequence[Row[Any]]:
+    return await repository.list_rows(connection, account_id)
 
 
 async def _get(session: AsyncSession, account_id: str, card_id: str) -> Card:
@@ -143,7 +146,13 @@ async def set_primary(
     A declined retry is recorded on its invoice and the switch still succeeds.
     """
     account = await accounts.lock(session, account_id)
-    card = await _get(session, account_id, card_id)
+    # Read under the lock; with it, whether any invoice is due (it seldom is), which saves
+    # the contended path a statement.
+    card, anything_due = found(
+        await repository.get_with_due(session, account_id, card_id),
+        CardNotFound,
+        f"No card {card_id} on this account.",
+    )
     if card.is_primary:
         return card
     if is_expired(card.exp_year, card.exp_month, now):
@@ -153,7 +162,8 @@ async def set_primary(
     customer_id = await ensure_customer(session, provider, account)
     await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
     log_event(session, "card.primary_switched", card_id=card.id)
-    await pay_due_with_new_primary(session, provider, account_id, now)
+    if anything_due:
+        await pay_due_with_new_primary(session, provider, account_id, now)
     return card
 
 

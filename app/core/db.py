@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -23,7 +24,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from app.core.config import Settings
-from app.core.runtime import RuntimeDep
+from app.core.runtime import runtime_of
 
 logger = logging.getLogger("billing.db")
 
@@ -112,17 +113,22 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+def dialect_name(db: AsyncSession | AsyncConnection) -> str:
+    return (db.dialect if isinstance(db, AsyncConnection) else db.get_bind().dialect).name
+
+
+def upsert_insert_for(dialect: str, entity: type[Base]) -> PgInsert | SqliteInsert:
+    """An INSERT for `dialect`, with its ON CONFLICT clauses available."""
+    return pg_insert(entity) if dialect == "postgresql" else sqlite_insert(entity)
+
+
 def upsert_insert(session: AsyncSession, entity: type[Base]) -> PgInsert | SqliteInsert:
     """An INSERT for the session's dialect, with its ON CONFLICT clauses available."""
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(entity)
-    return sqlite_insert(entity)
+    return upsert_insert_for(dialect_name(session), entity)
 
 
-def create_read_sessionmaker(
-    engine: AsyncEngine, settings: Settings
-) -> async_sessionmaker[AsyncSession]:
-    """Sessions for GET and HEAD requests: on PostgreSQL, without a transaction.
+def create_read_engine(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
+    """The engine GET and HEAD requests read through: on PostgreSQL, without a transaction.
 
     A read needs none: each statement sees committed data, and the request saves the BEGIN
     and COMMIT round trips. The engine's AUTOCOMMIT variant is made once here rather than
@@ -130,8 +136,8 @@ def create_read_sessionmaker(
     is what orders writers.)
     """
     if settings.is_sqlite:
-        return create_sessionmaker(engine)
-    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -171,12 +177,14 @@ async def commit(session: AsyncSession) -> None:
     await run_after_commit(session)
 
 
-async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's only transaction: committed when the route succeeds, else rolled back.
 
     What `after_commit` registered runs once the commit is done. A service that must keep a
     fact even though it answers with an error (a declined charge) calls `commit` itself first.
+    GET and HEAD requests get a session on the read engine (no transaction on PostgreSQL).
     """
+    runtime = runtime_of(request)
     reading = request.method in _READ_METHODS
     async with (runtime.read_sessionmaker if reading else runtime.sessionmaker)() as session:
         try:
@@ -192,3 +200,18 @@ async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[As
 # scope="function" commits before the response is sent, so a failed commit is never
 # reported to the client as a success.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A connection for a GET or HEAD route whose repositories read with SQLAlchemy Core.
+
+    No ORM session, no unit of work and, on PostgreSQL, no transaction to begin or commit:
+    what a hot read path needs and nothing more. Nothing written through it is kept unless
+    committed explicitly (as the first sight of an account is). Not for changes.
+    """
+    async with runtime_of(request).read_engine.connect() as connection:
+        yield connection
+
+
+# Released as soon as the route returns, before the response is sent.
+ReadConnDep = Annotated[AsyncConnection, Depends(get_read_connection, scope="function")]

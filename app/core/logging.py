@@ -41,8 +41,15 @@ def _mask_pan(match: re.Match[str]) -> str:
     return REDACTED if luhn.is_valid(digits) else match.group()
 
 
+# Whatever any of the three could match contains one of these: most text (every access log
+# line's fields) is cleared by this one scan instead of three substitutions.
+_SUSPECT = re.compile(r"(?i:bearer)|eyJ|\d(?:[ -]?\d){12}")
+
+
 def redact(text: str) -> str:
     """Mask anything that looks like a card number, a bearer token or a JWT."""
+    if _SUSPECT.search(text) is None:
+        return text
     text = _BEARER.sub(f"Bearer {REDACTED}", text)
     text = _JWT.sub(REDACTED, text)
     return _PAN_CANDIDATE.sub(_mask_pan, text)

@@ -83,10 +83,26 @@ class RequestMetricsMiddleware:
             _record(scope, status, time.perf_counter() - started)
 
 
+# Each (method, route, status)'s two series, looked up once: `labels()` takes a lock and builds
+# its key on every call. Few: methods and route templates are fixed sets, statuses a handful.
+_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def _series_of(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    series = _series.get((method, route, status))
+    if series is None:
+        labels = (method, route, str(status))
+        series = _series[method, route, status] = (
+            HTTP_REQUESTS.labels(*labels),
+            HTTP_LATENCY.labels(*labels),
+        )
+    return series
+
+
 def _record(scope: Scope, status: int, seconds: float) -> None:
     method = scope["method"] if scope["method"] in _METHODS else "other"
     route = route_template(scope)
-    labels = {"method": method, "route": route, "status": str(status)}
-    HTTP_REQUESTS.labels(**labels).inc()
-    HTTP_LATENCY.labels(**labels).observe(seconds)
+    requests, latency = _series_of(method, route, status)
+    requests.inc()
+    latency.observe(seconds)
     log_request(method, route, status, seconds)

@@ -23,8 +23,10 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    # For GET and HEAD requests (see `create_read_sessionmaker`).
+    # For GET and HEAD requests (see `read_engine`).
     read_sessionmaker: async_sessionmaker[AsyncSession]
+    # The engine GET and HEAD requests read through: on PostgreSQL, without a transaction.
+    read_engine: AsyncEngine
     clock: Clock
     providers: ProviderFactory
     # Released by `close`: e.g. the Stripe client's HTTP connection pool.
@@ -37,21 +39,27 @@ class Runtime:
         await self.engine.dispose()
 
 
-async def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
+    """The app's runtime. For dependencies: each `RuntimeDep` a dependency declares is one more
+    node FastAPI solves on every request, so the ones on every route read it here instead."""
     runtime = request.app.state.runtime
     assert isinstance(runtime, Runtime), "the app is built by create_app"
     return runtime
 
 
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_settings_dep(runtime: RuntimeDep) -> Settings:
-    return runtime.settings
+async def get_settings_dep(request: Request) -> Settings:
+    return runtime_of(request).settings
 
 
-async def get_clock(runtime: RuntimeDep) -> Clock:
-    return runtime.clock
+async def get_clock(request: Request) -> Clock:
+    return runtime_of(request).clock
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -6,13 +6,20 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import ColumnElement, Exists, Row, Select, bindparam, exists, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import selectinload
 
 from app.core.locking import for_update
 from app.core.pagination import Cursor
-from app.models import Account, Invoice, InvoiceStatus, PaymentAttempt, PaymentOutcome
+from app.models import (
+    Account,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    PaymentAttempt,
+    PaymentOutcome,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,21 +33,6 @@ class InvoiceFilters:
 async def add(session: AsyncSession, invoice: Invoice) -> None:
     session.add(invoice)
     await session.flush()
-
-
-def _detail(statement: Select[Invoice]) -> Select[Invoice]:
-    # Lines are joined into the invoice's own SELECT and attempts fetched in one more, so
-    # a detail read stays within the budget of three statements a request.
-    return statement.options(joinedload(Invoice.lines), selectinload(Invoice.payment_attempts))
-
-
-async def get_for_account(
-    session: AsyncSession, account_id: str, invoice_id: str, *, detail: bool = False
-) -> Invoice | None:
-    statement = select(Invoice).where(Invoice.account_id == account_id, Invoice.id == invoice_id)
-    if detail:
-        statement = _detail(statement)
-    return (await session.execute(statement)).unique().scalar_one_or_none()
 
 
 async def get_with_lines(session: AsyncSession, account_id: str, invoice_id: str) -> Invoice | None:
@@ -138,7 +130,7 @@ def _page_statement(
 
 
 async def list_page(
-    session: AsyncSession,
+    db: AsyncConnection | AsyncSession,
     account_id: str,
     filters: InvoiceFilters,
     limit: int,
@@ -164,8 +156,52 @@ async def list_page(
     if cursor is not None:
         params["cursor_created_at"] = cursor.created_at
         params["cursor_id"] = cursor.id
-    rows: Sequence[Row[Any]] = (await session.execute(statement, params)).all()
+    rows: Sequence[Row[Any]] = (await db.execute(statement, params)).all()
     return rows
+
+
+_lines = InvoiceLine.__table__.c
+_attempts = PaymentAttempt.__table__.c
+# An invoice as `GET /v1/invoices/{id}` shows it, in two statements built once: the summary
+# with its payment attempts joined (an invoice has a few; one row if it has none), then its
+# lines (up to hundreds, so not multiplied by a join).
+# What `schemas.PaymentAttempt` shows, and what `schemas.next_action` reads.
+_ATTEMPT_COLUMNS = (
+    "attempted_at", "card_last4", "outcome", "decline_code", "provider_payment_id", "client_secret"
+)  # fmt: skip
+_DETAIL: Select[Any] = (
+    select(*SUMMARY_COLUMNS, *(_attempts[name] for name in _ATTEMPT_COLUMNS))
+    .select_from(Invoice.__table__.outerjoin(PaymentAttempt.__table__))
+    .where(_invoices.account_id == bindparam("account_id"), _invoices.id == bindparam("id"))
+    .order_by(_attempts.id)
+)
+_LINES: Select[Any] = (
+    select(_lines.description, _lines.quantity, _lines.unit_amount, _lines.amount)
+    .where(_lines.invoice_id == bindparam("id"))
+    .order_by(_lines.position)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDetail:
+    """Light rows of one invoice: its summary columns, its attempts and its lines, in order."""
+
+    invoice: Row[Any]
+    attempts: Sequence[Row[Any]]
+    lines: Sequence[Row[Any]]
+
+
+async def get_detail(
+    connection: AsyncConnection, account_id: str, invoice_id: str
+) -> InvoiceDetail | None:
+    params = {"account_id": account_id, "id": invoice_id}
+    rows: Sequence[Row[Any]] = (await connection.execute(_DETAIL, params)).all()
+    if not rows:
+        return None
+    lines: Sequence[Row[Any]] = (await connection.execute(_LINES, {"id": invoice_id})).all()
+    # The summary columns repeat on every joined row; an attempt always has an outcome.
+    attempts = [row for row in rows if row.outcome is not None]
+    return InvoiceDetail(invoice=rows[0], attempts=attempts, lines=lines)
 
 
 async def add_attempt(session: AsyncSession, attempt: PaymentAttempt) -> None:
@@ -181,6 +217,14 @@ async def get_attempt_by_payment(
         PaymentAttempt.provider_payment_id == provider_payment_id,
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+def payment_due_exists(account_id: ColumnElement[str]) -> Exists:
+    """Whether the account has `payment_due` invoices, as a column of the caller's SELECT: a
+    change of primary card learns in a statement it makes anyway whether anything is due."""
+    return exists().where(
+        Invoice.account_id == account_id, Invoice.status == InvoiceStatus.PAYMENT_DUE
+    )
 
 
 async def payment_due_for_account(session: AsyncSession, account_id: str) -> list[Invoice]:

@@ -9,10 +9,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.dependencies import CurrentAccount
+from app.accounts.dependencies import CurrentAccount, ReadAccount
 from app.billing_details.errors import BillingDetailsIncomplete
 from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope
-from app.core.db import SessionDep
+from app.core.config import Settings
+from app.core.db import ReadConnDep, SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit, paginate
 from app.core.responses import json_response
@@ -29,10 +30,10 @@ from app.invoices.errors import (
     InvoiceNotVoidable,
     NoPaymentMethod,
 )
-from app.invoices.pdf import Seller, render_invoice_pdf
 from app.invoices.repository import InvoiceFilters
 from app.invoices.retry import RetryPolicyDep
 from app.invoices.schemas import Invoice, InvoiceCreate, InvoiceList
+from app.models import Invoice as InvoiceModel
 from app.models import InvoiceStatus
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined
@@ -67,8 +68,9 @@ ProjectIdFilter = Annotated[
 
 def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
     page, has_more, next_cursor = paginate(invoices, limit)
-    # One validation call for the whole page, read from the light rows, and one serialization.
-    return json_response(InvoiceList.of(page, has_more, next_cursor))
+    # One validation call for the whole page, one serialization. Rows go in as dicts: read as
+    # attributes, each field a row lacks (`next_action`) costs an exception inside pydantic.
+    return json_response(InvoiceList.of([row._asdict() for row in page], has_more, next_cursor))
 
 
 @router.get(
@@ -80,8 +82,8 @@ def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
     responses=error_responses(*AUTH_ERRORS),
 )
 async def list_invoices(
-    session: SessionDep,
-    account_id: CurrentAccount,
+    connection: ReadConnDep,
+    account_id: ReadAccount,
     filters: Filters,
     limit: Limit = 20,
     cursor: CursorParam = None,
@@ -93,7 +95,7 @@ async def list_invoices(
         created_gte=filters.created_gte,
         created_lt=filters.created_lt,
     )
-    invoices = await service.list_invoices(session, account_id, scoped, limit, cursor)
+    invoices = await service.list_invoices(connection, account_id, scoped, limit, cursor)
     return _page(invoices, limit)
 
 
@@ -196,8 +198,22 @@ async def export_project_invoices(
     response_model=Invoice,
     responses=error_responses(*AUTH_ERRORS, InvoiceNotFound),
 )
-async def get_invoice(invoice_id: str, session: SessionDep, account_id: CurrentAccount) -> Response:
-    return json_response(Invoice.build(await service.get_invoice(session, account_id, invoice_id)))
+async def get_invoice(
+    invoice_id: str, connection: ReadConnDep, account_id: ReadAccount
+) -> Response:
+    detail = await service.get_invoice(connection, account_id, invoice_id)
+    return json_response(Invoice.from_rows(detail.invoice, detail.attempts, detail.lines))
+
+
+def _render_pdf(invoice: InvoiceModel, settings: Settings) -> bytes:
+    # The renderer (fpdf2, fontTools, HarfBuzz: ~45 MiB) loads with the first PDF, in this
+    # thread, not at startup: a worker that serves no PDF does not carry it.
+    from app.invoices.pdf import Seller, render_invoice_pdf
+
+    seller = Seller(
+        name=settings.seller_name, address=settings.seller_address, email=settings.seller_email
+    )
+    return render_invoice_pdf(invoice, seller)
 
 
 @router.get(
@@ -214,11 +230,8 @@ async def get_invoice_pdf(
     invoice_id: str, session: SessionDep, account_id: CurrentAccount, settings: SettingsDep
 ) -> Response:
     invoice = await service.get_finalized_with_lines(session, account_id, invoice_id)
-    seller = Seller(
-        name=settings.seller_name, address=settings.seller_address, email=settings.seller_email
-    )
     # Rendering is CPU work: off the event loop, so other requests keep flowing meanwhile.
-    content = await run_in_threadpool(render_invoice_pdf, invoice, seller)
+    content = await run_in_threadpool(_render_pdf, invoice, settings)
     return Response(
         content, media_type="application/pdf", headers=_attachment(f"{invoice.number}.pdf")
     )

@@ -1,6 +1,8 @@
-from typing import Annotated, Literal, Self
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, computed_field, field_validator, model_validator
+from sqlalchemy import Row
 
 from app.billing_details.schemas import BillingSnapshot
 from app.core.pagination import Page
@@ -9,6 +11,7 @@ from app.invoices.limits import MAX_AMOUNT
 from app.invoices.localization import tender_currencies
 from app.models import Invoice as InvoiceModel
 from app.models import InvoiceStatus, PaymentOutcome
+from app.models.invoice import awaiting_authentication
 
 STATUS_LABELS: dict[InvoiceStatus, str] = {
     InvoiceStatus.PAYMENT_PENDING: "Payment pending",
@@ -95,6 +98,9 @@ class InvoiceSummary(Schema):
     per request, and pydantic-core reads the attributes faster than Python code could.
     """
 
+    # (The docstring above is the schema's description in the committed OpenAPI document, so
+    # it stays as it is. Reads validate it from the columns of `repository.SUMMARY_COLUMNS`.)
+
     id: str = Field(examples=["in_4fG7hJ2kL9mN3pQ8rS1tU6vW"])
     number: str | None = Field(
         description="Assigned at finalization: unique per account, sequential without gaps.",
@@ -156,13 +162,24 @@ class Invoice(InvoiceSummary):
     @classmethod
     def build(cls, invoice: InvoiceModel) -> Self:
         built = cls.model_validate(invoice)
-        built.next_action = next_action(invoice)
+        built.next_action = next_action(invoice.status, invoice.payment_attempts)
+        return built
+
+    @classmethod
+    def from_rows(
+        cls, invoice: Row[Any], attempts: Sequence[Row[Any]], lines: Sequence[Row[Any]]
+    ) -> Self:
+        """From light rows: the summary columns, the attempts' and the lines' (in order)."""
+        built = cls.model_validate(
+            {**invoice._mapping, "lines": lines, "payment_attempts": attempts}
+        )
+        built.next_action = next_action(invoice.status, attempts)
         return built
 
 
-def next_action(invoice: InvoiceModel) -> NextAction | None:
-    """The challenge the invoice waits for (needs its payment attempts loaded)."""
-    attempt = invoice.awaiting_authentication
+def next_action(status: InvoiceStatus, attempts: Sequence[Any]) -> NextAction | None:
+    """The challenge the invoice waits for, from its attempts (ORM objects or light rows)."""
+    attempt = awaiting_authentication(status, attempts)
     if attempt is None or attempt.provider_payment_id is None or attempt.client_secret is None:
         return None
     return NextAction(

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts import repository as accounts
 from app.billing_details.service import snapshot_for_project
@@ -32,7 +32,7 @@ from app.invoices.errors import (
     InvoiceNotVoidable,
 )
 from app.invoices.limits import amount_problems
-from app.invoices.repository import InvoiceFilters
+from app.invoices.repository import InvoiceDetail, InvoiceFilters
 from app.invoices.retry import RetryPolicy
 from app.invoices.schemas import InvoiceCreate
 from app.invoices.states import OPEN, VOIDABLE, mark_paid, move
@@ -43,13 +43,15 @@ from app.projects.service import get_project
 # --- reading -----------------------------------------------------------------------------
 
 
-async def get_invoice(session: AsyncSession, account_id: str, invoice_id: str) -> Invoice:
-    invoice = await repository.get_for_account(session, account_id, invoice_id, detail=True)
+async def get_invoice(
+    connection: AsyncConnection, account_id: str, invoice_id: str
+) -> InvoiceDetail:
+    invoice = await repository.get_detail(connection, account_id, invoice_id)
     return found(invoice, InvoiceNotFound, f"No invoice {invoice_id} on this account.")
 
 
 async def list_invoices(
-    session: AsyncSession,
+    db: AsyncConnection | AsyncSession,
     account_id: str,
     filters: InvoiceFilters,
     limit: int,
@@ -58,7 +60,7 @@ async def list_invoices(
     """One page of invoice summaries (light rows), plus one row if another page follows."""
     _check_window(filters)
     position = Cursor.decode(cursor) if cursor is not None else None
-    return await repository.list_page(session, account_id, filters, limit, position)
+    return await repository.list_page(db, account_id, filters, limit, position)
 
 
 def _check_window(filters: InvoiceFilters) -> None:

@@ -1,6 +1,7 @@
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -36,6 +37,24 @@ class PaymentOutcome(StrEnum):
 
 def _values(enum: type[StrEnum]) -> list[str]:
     return [member.value for member in enum]
+
+
+class _HasOutcome(Protocol):
+    @property
+    def outcome(self) -> "PaymentOutcome": ...
+
+
+_Attempt = TypeVar("_Attempt", bound=_HasOutcome)
+
+
+def awaiting_authentication(status: InvoiceStatus, attempts: Sequence[_Attempt]) -> _Attempt | None:
+    """The attempt whose payment waits for the cardholder's challenge, if the invoice is still
+    unpaid. Only the latest attempt can: a new charge first settles the one before. For ORM
+    attempts and for light rows alike (`attempts` in order)."""
+    if status not in (InvoiceStatus.PAYMENT_DUE, InvoiceStatus.NOT_PAID) or not attempts:
+        return None
+    latest = attempts[-1]
+    return latest if latest.outcome is PaymentOutcome.REQUIRES_ACTION else None
 
 
 class Invoice(Base):
@@ -123,15 +142,8 @@ class Invoice(Base):
 
     @property
     def awaiting_authentication(self) -> "PaymentAttempt | None":
-        """The attempt whose payment waits for the cardholder's challenge, if the invoice is
-        still unpaid. Only the latest attempt can: a new charge first settles the one before.
-        Needs `payment_attempts` loaded."""
-        if self.status not in (InvoiceStatus.PAYMENT_DUE, InvoiceStatus.NOT_PAID):
-            return None
-        if not self.payment_attempts:
-            return None
-        latest = self.payment_attempts[-1]
-        return latest if latest.outcome is PaymentOutcome.REQUIRES_ACTION else None
+        """See `awaiting_authentication`; needs `payment_attempts` loaded."""
+        return awaiting_authentication(self.status, self.payment_attempts)
 
 
 class InvoiceLine(Base):
