@@ -20,7 +20,9 @@ from app.cards.errors import (
     CardNotFound,
     PrimaryCardCannotBeDeleted,
 )
+from app.cards.rate_limit import admit_card_add
 from app.cards.schemas import Card as CardView
+from app.core.config import RateLimit
 from app.core.db import after_commit
 from app.core.ids import new_id
 from app.core.lookup import found
@@ -57,8 +59,13 @@ async def add_card(
     account_id: str,
     payment_method: str,
     now: datetime,
+    limit: RateLimit,
 ) -> Card:
-    """Add a card; the account's first card becomes primary and pays what is due at once."""
+    """Add a card; the account's first card becomes primary and pays what is due at once.
+
+    The attempt counts towards the card-add `limit` (429 once it is reached) and is committed
+    as counted before the provider is asked anything, so a declined card counts too."""
+    await admit_card_add(session, account_id, now, limit)
     account = await accounts.lock(session, account_id)
     customer_id = await _room_for_a_card(session, provider, account)
     # Duplicates are refused before anything is attached, so a refused card leaves no trace
