@@ -62,6 +62,16 @@ class ChargeResult:
     # payment with. The payment waits for that challenge instead of being over.
     client_secret: str | None = None
 
+    @classmethod
+    def of(cls, state: "PaymentState") -> "ChargeResult":
+        """The answer to a charge whose payment stands at `state`."""
+        return cls(
+            succeeded=state.status is PaymentStatus.SUCCEEDED,
+            provider_payment_id=state.provider_payment_id,
+            decline_code=state.failure_code,
+            client_secret=state.client_secret,
+        )
+
 
 class PaymentStatus(StrEnum):
     SUCCEEDED = "succeeded"
