@@ -32,7 +32,7 @@ from app.events.types import EventType
 from app.invoices.paying import pay_due_with_new_primary
 from app.models import Account, Card
 from app.payments.card_expiry import is_earlier_expiry, is_expired
-from app.payments.provider import PaymentMethodInfo, PaymentProvider
+from app.payments.provider import PaymentMethodInfo, PaymentProvider, card_facts
 
 MAX_CARDS_PER_ACCOUNT = 10
 
@@ -122,10 +122,7 @@ async def _keep(
         account_id=account_id,
         provider_payment_method_id=method.provider_id,
         fingerprint=method.fingerprint,
-        brand=method.brand,
-        last4=method.last4,
-        exp_month=method.exp_month,
-        exp_year=method.exp_year,
+        **card_facts(method),
         is_primary=is_first,
         created_at=now,
     )

@@ -26,6 +26,7 @@ from app.payments.provider import (
     PaymentState,
     PaymentStatus,
     SetupIntentInfo,
+    card_facts,
 )
 from app.sandbox import intents, repository
 from app.sandbox import service as sandbox
@@ -34,12 +35,7 @@ from app.sandbox.testcards import NAMED_TOKENS
 
 def _info(method: SandboxPaymentMethod) -> PaymentMethodInfo:
     return PaymentMethodInfo(
-        provider_id=method.id,
-        fingerprint=method.fingerprint,
-        brand=method.brand,
-        last4=method.last4,
-        exp_month=method.exp_month,
-        exp_year=method.exp_year,
+        provider_id=method.id, fingerprint=method.fingerprint, **card_facts(method)
     )
 
 
