@@ -12,12 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository as accounts
-from app.cards import repository, service, setup_intents
+from app.cards import repository
 from app.cards.errors import CardAddRateLimited
 from app.core.config import RateLimit
 from app.core.db import commit
-from app.models import Card
-from app.payments.provider import PaymentProvider, SetupIntentInfo
 
 
 async def admit_card_add(
@@ -47,29 +45,3 @@ def _period(period: timedelta) -> str:
         if seconds == length:
             return unit
     return f"{seconds} seconds"
-
-
-async def add_card(
-    session: AsyncSession,
-    provider: PaymentProvider,
-    account_id: str,
-    payment_method: str,
-    now: datetime,
-    limit: RateLimit,
-) -> Card:
-    """`service.add_card`, as one counted attempt."""
-    await admit_card_add(session, account_id, now, limit)
-    return await service.add_card(session, provider, account_id, payment_method, now)
-
-
-async def create_setup_intent(
-    session: AsyncSession,
-    provider: PaymentProvider,
-    account_id: str,
-    now: datetime,
-    limit: RateLimit,
-) -> SetupIntentInfo:
-    """`setup_intents.create_setup_intent`, as one counted attempt: a setup intent is how a
-    card is saved, and confirming one tests the card at the bank."""
-    await admit_card_add(session, account_id, now, limit)
-    return await setup_intents.create_setup_intent(session, provider, account_id)

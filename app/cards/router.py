@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Response, status
 
 from app.accounts.dependencies import CurrentAccount, ReadAccount
-from app.cards import rate_limit, service, setup_intents
+from app.cards import service, setup_intents
 from app.cards.errors import (
     CardAddRateLimited,
     CardAlreadyAdded,
@@ -63,7 +63,7 @@ async def create_setup_intent(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> SetupIntent:
-    intent = await rate_limit.create_setup_intent(
+    intent = await setup_intents.create_setup_intent(
         session, provider, account_id, clock.now(), settings.card_add_limit
     )
     return SetupIntent.build(intent)
@@ -133,7 +133,7 @@ async def create_card(
             response.status_code = status.HTTP_200_OK
         return Card.build(card, now)
     assert body.payment_method is not None, "CardCreate holds exactly one"
-    card = await rate_limit.add_card(
+    card = await service.add_card(
         session, provider, account_id, body.payment_method, now, settings.card_add_limit
     )
     return Card.build(card, now)

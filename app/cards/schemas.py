@@ -6,7 +6,8 @@ from pydantic import Field, model_validator
 from app.core.pagination import Page
 from app.core.schemas import InputSchema, Schema, UtcDatetime
 from app.payments.card_expiry import is_expired, is_expiring_soon
-from app.payments.provider import SetupIntentInfo, SetupStatus
+from app.payments.provider import SetupIntentInfo, SetupStatus, card_facts
+from app.payments.schemas import PublicCard
 
 
 class CardExpiry(Protocol):
@@ -84,12 +85,8 @@ class SetupIntent(Schema):
         )
 
 
-class Card(Schema):
+class Card(PublicCard):
     id: str = Field(examples=["card_8Zt2bXkq3LmN4pQr5StU6vWx"])
-    brand: str = Field(examples=["visa"])
-    last4: str = Field(examples=["4242"])
-    exp_month: int = Field(examples=[12])
-    exp_year: int = Field(examples=[2030])
     is_primary: bool = Field(description="The card charged for invoices; exactly one per account.")
     is_expired: bool
     is_expiring_soon: bool = Field(
@@ -101,10 +98,7 @@ class Card(Schema):
     def build(cls, card: CardFields, now: datetime) -> "Card":
         return cls(
             id=card.id,
-            brand=card.brand,
-            last4=card.last4,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
+            **card_facts(card),
             is_primary=card.is_primary,
             is_expired=is_expired(card.exp_year, card.exp_month, now),
             is_expiring_soon=is_expiring_soon(card.exp_year, card.exp_month, now),

@@ -23,7 +23,9 @@ from app.cards.errors import (
     CardNotFound,
     PrimaryCardCannotBeDeleted,
 )
+from app.cards.rate_limit import admit_card_add
 from app.cards.schemas import Card as CardView
+from app.core.config import RateLimit
 from app.core.db import after_commit
 from app.core.ids import new_id
 from app.core.lookup import found
@@ -33,7 +35,7 @@ from app.events.types import EventType
 from app.invoices.paying import pay_due_with_new_primary
 from app.models import Account, Card
 from app.payments.card_expiry import is_earlier_expiry, is_expired
-from app.payments.provider import PaymentMethodInfo, PaymentProvider
+from app.payments.provider import PaymentMethodInfo, PaymentProvider, card_facts
 
 MAX_CARDS_PER_ACCOUNT = 10
 
@@ -60,8 +62,13 @@ async def add_card(
     account_id: str,
     payment_method: str,
     now: datetime,
+    limit: RateLimit,
 ) -> Card:
-    """Add a card; the account's first card becomes primary and pays what is due at once."""
+    """Add a card; the account's first card becomes primary and pays what is due at once.
+
+    The attempt counts towards the card-add `limit` (429 once it is reached) and is committed
+    as counted before the provider is asked anything, so a declined card counts too."""
+    await admit_card_add(session, account_id, now, limit)
     account = await accounts.lock(session, account_id)
     customer_id = await _room_for_a_card(session, provider, account)
     # Duplicates are refused before anything is attached, so a refused card leaves no trace
@@ -118,10 +125,7 @@ async def _keep(
         account_id=account_id,
         provider_payment_method_id=method.provider_id,
         fingerprint=method.fingerprint,
-        brand=method.brand,
-        last4=method.last4,
-        exp_month=method.exp_month,
-        exp_year=method.exp_year,
+        **card_facts(method),
         is_primary=is_first,
         created_at=now,
     )

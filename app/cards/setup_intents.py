@@ -21,7 +21,9 @@ from app.cards.errors import (
     SetupIntentIncomplete,
     SetupIntentNotFound,
 )
+from app.cards.rate_limit import admit_card_add
 from app.cards.service import add_set_up_card
+from app.core.config import RateLimit
 from app.core.observability import log_event
 from app.models import Account, Card
 from app.payments.provider import PaymentProvider, SetupIntentInfo, SetupStatus
@@ -31,9 +33,17 @@ SETUP_INTENT_ID = re.compile(r"^seti_[A-Za-z0-9_]{1,250}$")
 
 
 async def create_setup_intent(
-    session: AsyncSession, provider: PaymentProvider, account_id: str
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account_id: str,
+    now: datetime,
+    limit: RateLimit,
 ) -> SetupIntentInfo:
-    """A setup intent on the account's customer, for charges made without the cardholder."""
+    """A setup intent on the account's customer, for charges made without the cardholder.
+
+    It counts towards the card-add `limit` like an added card: a setup intent is how a card
+    is saved, and confirming one tests the card at the bank."""
+    await admit_card_add(session, account_id, now, limit)
     account = await accounts.lock(session, account_id)
     customer_id = await ensure_customer(session, provider, account)
     intent = await provider.create_setup_intent(customer_id)

@@ -41,11 +41,30 @@ class Problem(BaseModel):
 
 
 class BillingError(Exception):
+    """An error the API answers with. A subclass declares its problem in its class line:
+    `class CardNotFound(NotFound, code="card_not_found", title="Card not found")`; what it
+    leaves out (here `status`) it inherits."""
+
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
     # The body's schema in the OpenAPI document: `Problem`, or one with extension members.
     problem_model: ClassVar[type[Problem]] = Problem
+    # Seconds a client is asked to wait before it retries, sent as `Retry-After`; None: none.
+    retry_after: int | None = None
+
+    def __init_subclass__(
+        cls,
+        *,
+        code: str | None = None,
+        title: str | None = None,
+        status: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = code or cls.code
+        cls.title = title or cls.title
+        cls.status = status or cls.status
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.title
@@ -60,7 +79,7 @@ class BillingError(Exception):
         return self.title
 
     def headers(self) -> dict[str, str]:
-        return {}
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
     def field_errors(self) -> list[FieldProblem] | None:
         return None
@@ -79,10 +98,8 @@ def problem_type(code: str) -> str:
     return f"urn:problem:billing:{code}"
 
 
-class ValidationFailed(BillingError):
-    status = 422
-    code = "validation_error"
-    title = "Validation error"
+class ValidationFailed(BillingError, status=422, code="validation_error", title="Validation error"):
+    """Fields missing or invalid: each one is named in the problem's `errors`."""
 
     def __init__(self, errors: list[FieldProblem], detail: str | None = None) -> None:
         self.errors = errors
@@ -93,73 +110,58 @@ class ValidationFailed(BillingError):
         return self.errors
 
 
-class Unauthenticated(BillingError):
-    status = 401
-    code = "unauthenticated"
-    title = "Authentication required"
-
+class Unauthenticated(
+    BillingError, status=401, code="unauthenticated", title="Authentication required"
+):
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": "Bearer"}
 
 
-class Forbidden(BillingError):
-    status = 403
-    code = "forbidden"
-    title = "Forbidden"
+class Forbidden(BillingError, status=403, code="forbidden", title="Forbidden"):
+    """Authenticated, but not allowed to do this."""
 
 
-class NotFound(BillingError):
-    status = 404
-    code = "not_found"
-    title = "Not found"
+class NotFound(BillingError, status=404, code="not_found", title="Not found"):
+    """The base of every domain's "no such …": they keep 404 and name their own code."""
 
 
-class Conflict(BillingError):
-    status = 409
-    code = "conflict"
-    title = "Conflict"
+class Conflict(BillingError, status=409, code="conflict", title="Conflict"):
+    """The base of every "not in this state": the resource's state refuses the request."""
 
 
-class InternalError(BillingError):
-    status = 500
-    code = "internal_error"
-    title = "Internal server error"
+class InternalError(BillingError, status=500, code="internal_error", title="Internal server error"):
+    """What an unexpected exception answers with; the exception itself is only logged."""
 
 
-class InvalidJson(BillingError):
-    status = 400
-    code = "invalid_json"
-    title = "Invalid JSON"
+class InvalidJson(BillingError, status=400, code="invalid_json", title="Invalid JSON"):
+    """A body that is not JSON at all, as opposed to JSON with wrong fields (422)."""
 
 
-class PayloadTooLarge(BillingError):
-    status = 413
-    code = "payload_too_large"
-    title = "Payload too large"
+class PayloadTooLarge(
+    BillingError, status=413, code="payload_too_large", title="Payload too large"
+):
+    """A request body over the size limit."""
 
 
 # How long a client is asked to wait before it retries a 503.
 RETRY_AFTER_SECONDS = 5
 
 
-class ServiceUnavailable(BillingError):
+class ServiceUnavailable(
+    BillingError, status=503, code="service_unavailable", title="Service unavailable"
+):
     """Something the service depends on (its database) does not answer: retry later."""
 
-    status = 503
-    code = "service_unavailable"
-    title = "Service unavailable"
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    retry_after = RETRY_AFTER_SECONDS
 
 
+# Starlette's own HTTP errors (unknown route, wrong method, …), in the same problem terms.
 _HTTP_CODES = {
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not_found", "Not found"),
+    error.status: (error.code, error.title)
+    for error in (Unauthenticated, Forbidden, NotFound, PayloadTooLarge)
+} | {
     405: ("method_not_allowed", "Method not allowed"),
     406: ("not_acceptable", "Not acceptable"),
-    413: ("payload_too_large", "Payload too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
 }
 

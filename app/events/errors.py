@@ -3,11 +3,9 @@
 from app.core.errors import NotFound
 
 
-class EventNotFound(NotFound):
-    code = "event_not_found"
-    title = "Event not found"
+class EventNotFound(NotFound, code="event_not_found", title="Event not found"): ...
 
 
-class WebhookEndpointNotFound(NotFound):
-    code = "webhook_endpoint_not_found"
-    title = "Webhook endpoint not found"
+class WebhookEndpointNotFound(
+    NotFound, code="webhook_endpoint_not_found", title="Webhook endpoint not found"
+): ...

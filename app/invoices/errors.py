@@ -6,39 +6,31 @@ from app.core.errors import BillingError, Conflict, NotFound, Problem
 from app.invoices.schemas import NextAction
 
 
-class InvoiceNotFound(NotFound):
-    code = "invoice_not_found"
-    title = "Invoice not found"
+class InvoiceNotFound(NotFound, code="invoice_not_found", title="Invoice not found"): ...
 
 
-class InvoiceNotFinalized(Conflict):
-    code = "invoice_not_finalized"
-    title = "Invoice not finalized"
+class InvoiceNotFinalized(
+    Conflict, code="invoice_not_finalized", title="Invoice not finalized"
+): ...
 
 
-class InvoiceNotDraft(Conflict):
-    code = "invoice_not_draft"
-    title = "Invoice is not a draft"
+class InvoiceNotDraft(Conflict, code="invoice_not_draft", title="Invoice is not a draft"): ...
 
 
-class InvoiceNotVoidable(Conflict):
-    code = "invoice_not_voidable"
-    title = "Invoice cannot be voided"
+class InvoiceNotVoidable(
+    Conflict, code="invoice_not_voidable", title="Invoice cannot be voided"
+): ...
 
 
-class InvoiceNotOpen(Conflict):
-    code = "invoice_not_open"
-    title = "Invoice is not awaiting payment"
+class InvoiceNotOpen(
+    Conflict, code="invoice_not_open", title="Invoice is not awaiting payment"
+): ...
 
 
-class InvoiceNotPayable(Conflict):
-    code = "invoice_not_payable"
-    title = "Invoice cannot be paid"
+class InvoiceNotPayable(Conflict, code="invoice_not_payable", title="Invoice cannot be paid"): ...
 
 
-class NoPaymentMethod(Conflict):
-    code = "no_payment_method"
-    title = "No payment method"
+class NoPaymentMethod(Conflict, code="no_payment_method", title="No payment method"): ...
 
 
 class AuthenticationProblem(Problem):
@@ -50,13 +42,12 @@ class AuthenticationProblem(Problem):
     )
 
 
-class AuthenticationRequired(BillingError):
+class AuthenticationRequired(
+    BillingError, status=402, code="authentication_required", title="Payment needs authentication"
+):
     """The bank asks the cardholder to authenticate the charge (3-D Secure): 402, with the
     challenge the frontend runs in the problem's `next_action`."""
 
-    status = 402
-    code = "authentication_required"
-    title = "Payment needs authentication"
     problem_model = AuthenticationProblem
 
     def __init__(self, next_action: NextAction, detail: str) -> None:

@@ -1,9 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, text
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.models.columns import AccountId, SerialId, partial_index, project_of_account
 
 
 class BillingDetails(Base):
@@ -11,33 +12,24 @@ class BillingDetails(Base):
 
     __tablename__ = "billing_details"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["account_id", "project_id"],
-            ["projects.account_id", "projects.id"],
-            ondelete="CASCADE",
-            name="fk_billing_details_project",
-        ),
-        Index(
+        project_of_account("fk_billing_details_project", ondelete="CASCADE"),
+        partial_index(
             "uq_billing_details_account_default",
             "account_id",
+            where="project_id IS NULL",
             unique=True,
-            sqlite_where=text("project_id IS NULL"),
-            postgresql_where=text("project_id IS NULL"),
         ),
-        Index(
+        partial_index(
             "uq_billing_details_project",
             "account_id",
             "project_id",
+            where="project_id IS NOT NULL",
             unique=True,
-            sqlite_where=text("project_id IS NOT NULL"),
-            postgresql_where=text("project_id IS NOT NULL"),
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
+    id: Mapped[SerialId]
+    account_id: Mapped[AccountId]
     project_id: Mapped[str | None] = mapped_column(String(64), default=None)
     name: Mapped[str | None] = mapped_column(String(200), default=None)
     email: Mapped[str | None] = mapped_column(String(320), default=None)

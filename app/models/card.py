@@ -1,9 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.models.columns import AccountId, partial_index
 
 
 class Card(Base):
@@ -13,20 +14,14 @@ class Card(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "fingerprint"),
         # The database itself refuses a second primary card for an account.
-        Index(
-            "uq_cards_one_primary_per_account",
-            "account_id",
-            unique=True,
-            sqlite_where=text("is_primary"),
-            postgresql_where=text("is_primary"),
+        partial_index(
+            "uq_cards_one_primary_per_account", "account_id", where="is_primary", unique=True
         ),
         Index("ix_cards_account_id_created_at", "account_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    account_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[AccountId]
     provider_payment_method_id: Mapped[str] = mapped_column(String(255), unique=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     brand: Mapped[str] = mapped_column(String(20))

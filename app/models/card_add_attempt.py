@@ -1,9 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Index
+from sqlalchemy.orm import Mapped
 
 from app.core.db import Base
+from app.models.columns import AccountId, SerialId
 
 
 class CardAddAttempt(Base):
@@ -15,8 +16,6 @@ class CardAddAttempt(Base):
         Index("ix_card_add_attempts_account_id_attempted_at", "account_id", "attempted_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
+    id: Mapped[SerialId]
+    account_id: Mapped[AccountId]
     attempted_at: Mapped[datetime]

@@ -4,10 +4,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
+from app.models.columns import partial_index, str_enum
 
 # SQLite numbers rows itself only for an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
 _SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
@@ -64,12 +65,7 @@ class WebhookDelivery(Base):
         Index("ix_webhook_deliveries_event_seq", "event_seq"),
         Index("ix_webhook_deliveries_endpoint_id", "endpoint_id"),
         # The workers' queue: only what is still to be sent.
-        Index(
-            "ix_webhook_deliveries_due",
-            "next_attempt_at",
-            sqlite_where=text("status = 'pending'"),
-            postgresql_where=text("status = 'pending'"),
-        ),
+        partial_index("ix_webhook_deliveries_due", "next_attempt_at", where="status = 'pending'"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -77,16 +73,7 @@ class WebhookDelivery(Base):
     endpoint_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
     )
-    status: Mapped[DeliveryStatus] = mapped_column(
-        Enum(
-            DeliveryStatus,
-            native_enum=False,
-            length=20,
-            values_callable=lambda enum: [member.value for member in enum],
-            validate_strings=True,
-            name="delivery_status",
-        )
-    )
+    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus, "delivery_status"))
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     # Set while pending, null once succeeded or failed.
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)

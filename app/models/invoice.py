@@ -1,22 +1,13 @@
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
-from sqlalchemy import (
-    JSON,
-    Enum,
-    ForeignKey,
-    ForeignKeyConstraint,
-    Index,
-    Integer,
-    String,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
+from app.models.columns import AccountId, SerialId, partial_index, project_of_account, str_enum
 
 
 class InvoiceStatus(StrEnum):
@@ -35,8 +26,8 @@ class PaymentOutcome(StrEnum):
     REQUIRES_ACTION = "requires_action"
 
 
-def _values(enum: type[StrEnum]) -> list[str]:
-    return [member.value for member in enum]
+# The invoice a line or a payment attempt belongs to, and goes with.
+InvoiceId = Annotated[str, mapped_column(String(40), ForeignKey("invoices.id", ondelete="CASCADE"))]
 
 
 class _HasOutcome(Protocol):
@@ -60,12 +51,7 @@ def awaiting_authentication(status: InvoiceStatus, attempts: Sequence[_Attempt])
 class Invoice(Base):
     __tablename__ = "invoices"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["account_id", "project_id"],
-            ["projects.account_id", "projects.id"],
-            ondelete="RESTRICT",
-            name="fk_invoices_project",
-        ),
+        project_of_account("fk_invoices_project", ondelete="RESTRICT"),
         UniqueConstraint("account_id", "number"),
         # Keyset pagination walks these newest-first for every filter combination the
         # contract offers, so the deepest page reads as few rows as the first.
@@ -75,31 +61,19 @@ class Invoice(Base):
         ),
         Index("ix_invoices_account_status_created", "account_id", "status", "created_at", "id"),
         # The collection worker's queue: only invoices with a retry scheduled.
-        Index(
+        partial_index(
             "ix_invoices_next_payment_attempt",
             "next_payment_attempt",
-            sqlite_where=text("next_payment_attempt IS NOT NULL"),
-            postgresql_where=text("next_payment_attempt IS NOT NULL"),
+            where="next_payment_attempt IS NOT NULL",
         ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    account_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("accounts.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[AccountId]
     project_id: Mapped[str] = mapped_column(String(64))
     project_name: Mapped[str] = mapped_column(String(200))
     number: Mapped[str | None] = mapped_column(String(32), default=None)
-    status: Mapped[InvoiceStatus] = mapped_column(
-        Enum(
-            InvoiceStatus,
-            native_enum=False,
-            length=20,
-            values_callable=_values,
-            validate_strings=True,
-            name="invoice_status",
-        )
-    )
+    status: Mapped[InvoiceStatus] = mapped_column(str_enum(InvoiceStatus, "invoice_status"))
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[int] = mapped_column(Integer)
     tax: Mapped[int] = mapped_column(Integer)
@@ -150,10 +124,8 @@ class InvoiceLine(Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (UniqueConstraint("invoice_id", "position"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    invoice_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("invoices.id", ondelete="CASCADE")
-    )
+    id: Mapped[SerialId]
+    invoice_id: Mapped[InvoiceId]
     position: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(500))
     quantity: Mapped[int] = mapped_column(Integer)
@@ -167,24 +139,13 @@ class PaymentAttempt(Base):
     __tablename__ = "payment_attempts"
     __table_args__ = (Index("ix_payment_attempts_invoice_id", "invoice_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    invoice_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("invoices.id", ondelete="CASCADE")
-    )
+    id: Mapped[SerialId]
+    invoice_id: Mapped[InvoiceId]
     attempted_at: Mapped[datetime]
     card_id: Mapped[str | None] = mapped_column(String(40), default=None)
     card_last4: Mapped[str | None] = mapped_column(String(4), default=None)
     amount: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[PaymentOutcome] = mapped_column(
-        Enum(
-            PaymentOutcome,
-            native_enum=False,
-            length=20,
-            values_callable=_values,
-            validate_strings=True,
-            name="payment_outcome",
-        )
-    )
+    outcome: Mapped[PaymentOutcome] = mapped_column(str_enum(PaymentOutcome, "payment_outcome"))
     decline_code: Mapped[str | None] = mapped_column(String(64), default=None)
     # Sent to the provider with the charge: a re-run of the same attempt after a crash finds
     # the provider's earlier answer instead of charging again.

@@ -1,9 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.models.columns import AccountId
 
 
 class Project(Base):
@@ -14,9 +15,7 @@ class Project(Base):
         Index("ix_projects_account_id_created_at_id", "account_id", "created_at", "id"),
     )
 
-    account_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-    )
+    account_id: Mapped[AccountId] = mapped_column(primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]

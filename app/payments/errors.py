@@ -7,7 +7,7 @@ Both providers raise these, and so do the services that charge: a decline is one
 
 from dataclasses import dataclass
 
-from app.core.errors import BillingError, NotFound
+from app.core.errors import RETRY_AFTER_SECONDS, BillingError, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +41,10 @@ def decline_code(raw: str | None) -> str:
     return DECLINES.get(raw or "", GENERIC_DECLINE).code
 
 
-class CardDeclined(BillingError):
+class CardDeclined(
+    BillingError, status=402, code=GENERIC_DECLINE.code, title=GENERIC_DECLINE.title
+):
     """A card was declined: 402, with the decline's own code and title."""
-
-    status = 402
-    code = GENERIC_DECLINE.code
-    title = GENERIC_DECLINE.title
 
     def __init__(self, raw_decline_code: str | None, detail: str | None = None) -> None:
         self.decline = DECLINES[decline_code(raw_decline_code)]
@@ -65,30 +63,28 @@ class CardDeclined(BillingError):
         return tuple((decline.code, decline.title) for decline in DECLINES.values())
 
 
-class PaymentMethodNotFound(NotFound):
-    code = "payment_method_not_found"
-    title = "Payment method not found"
+class PaymentMethodNotFound(
+    NotFound, code="payment_method_not_found", title="Payment method not found"
+): ...
 
 
-class PaymentProviderError(BillingError):
-    status = 502
-    code = "payment_provider_error"
-    title = "Payment provider error"
+class PaymentProviderError(
+    BillingError, status=502, code="payment_provider_error", title="Payment provider error"
+): ...
 
 
-class PaymentProviderUnavailable(BillingError):
-    status = 503
-    code = "payment_provider_unavailable"
-    title = "Payment provider unavailable"
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "5"}
+class PaymentProviderUnavailable(
+    BillingError,
+    status=503,
+    code="payment_provider_unavailable",
+    title="Payment provider unavailable",
+):
+    retry_after = RETRY_AFTER_SECONDS
 
 
 PROVIDER_ERRORS = (PaymentProviderError, PaymentProviderUnavailable)
 
 
-class InvalidSignature(BillingError):
-    status = 400
-    code = "invalid_signature"
-    title = "Invalid signature"
+class InvalidSignature(
+    BillingError, status=400, code="invalid_signature", title="Invalid signature"
+): ...

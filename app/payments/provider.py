@@ -10,9 +10,40 @@ implementations are interchangeable. Providers raise the errors of `app.payments
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class CardFacts(TypedDict):
+    """A card's public facts, as the provider, our `cards`, the sandbox and the API answers
+    all keep them (its fingerprint is not one: it is never shown)."""
+
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class HasCardFacts(Protocol):
+    @property
+    def brand(self) -> str: ...
+    @property
+    def last4(self) -> str: ...
+    @property
+    def exp_month(self) -> int: ...
+    @property
+    def exp_year(self) -> int: ...
+
+
+def card_facts(card: HasCardFacts) -> CardFacts:
+    """The facts of one card representation, to make another from."""
+    return {
+        "brand": card.brand,
+        "last4": card.last4,
+        "exp_month": card.exp_month,
+        "exp_year": card.exp_year,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +92,16 @@ class ChargeResult:
     # decline code is then `authentication_required`): the secret the frontend confirms the
     # payment with. The payment waits for that challenge instead of being over.
     client_secret: str | None = None
+
+    @classmethod
+    def of(cls, state: "PaymentState") -> "ChargeResult":
+        """The answer to a charge whose payment stands at `state`."""
+        return cls(
+            succeeded=state.status is PaymentStatus.SUCCEEDED,
+            provider_payment_id=state.provider_payment_id,
+            decline_code=state.failure_code,
+            client_secret=state.client_secret,
+        )
 
 
 class PaymentStatus(StrEnum):

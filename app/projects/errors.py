@@ -1,6 +1,4 @@
 from app.core.errors import NotFound
 
 
-class ProjectNotFound(NotFound):
-    code = "project_not_found"
-    title = "Project not found"
+class ProjectNotFound(NotFound, code="project_not_found", title="Project not found"): ...

@@ -3,18 +3,17 @@
 from app.core.errors import Conflict, NotFound
 
 
-class PaymentIntentNotFound(NotFound):
-    code = "payment_intent_not_found"
-    title = "Payment intent not found"
+class PaymentIntentNotFound(
+    NotFound, code="payment_intent_not_found", title="Payment intent not found"
+): ...
 
 
-class SetupIntentUnexpectedState(Conflict):
+class SetupIntentUnexpectedState(
+    Conflict, code="setup_intent_unexpected_state", title="Setup intent in an unexpected state"
+):
     """Stripe's code for a setup intent asked to do what its status does not allow."""
 
-    code = "setup_intent_unexpected_state"
-    title = "Setup intent in an unexpected state"
 
-
-class PaymentIntentUnexpectedState(Conflict):
-    code = "payment_intent_unexpected_state"
-    title = "Payment intent in an unexpected state"
+class PaymentIntentUnexpectedState(
+    Conflict, code="payment_intent_unexpected_state", title="Payment intent in an unexpected state"
+): ...

@@ -26,6 +26,7 @@ from app.payments.provider import (
     PaymentState,
     PaymentStatus,
     SetupIntentInfo,
+    card_facts,
 )
 from app.sandbox import intents, repository
 from app.sandbox import service as sandbox
@@ -34,12 +35,7 @@ from app.sandbox.testcards import NAMED_TOKENS
 
 def _info(method: SandboxPaymentMethod) -> PaymentMethodInfo:
     return PaymentMethodInfo(
-        provider_id=method.id,
-        fingerprint=method.fingerprint,
-        brand=method.brand,
-        last4=method.last4,
-        exp_month=method.exp_month,
-        exp_year=method.exp_year,
+        provider_id=method.id, fingerprint=method.fingerprint, **card_facts(method)
     )
 
 
@@ -61,16 +57,6 @@ def _state(charge: SandboxCharge) -> PaymentState:
     )
 
 
-def _result(charge: SandboxCharge) -> ChargeResult:
-    state = _state(charge)
-    return ChargeResult(
-        succeeded=state.status is PaymentStatus.SUCCEEDED,
-        provider_payment_id=charge.id,
-        decline_code=state.failure_code,
-        client_secret=state.client_secret,
-    )
-
-
 class SandboxProvider:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self._session = session
@@ -80,6 +66,21 @@ class SandboxProvider:
     async def _method(self, payment_method_id: str) -> SandboxPaymentMethod:
         method = await repository.get_payment_method(self._session, payment_method_id)
         return found(method, PaymentMethodNotFound, f"No payment method {payment_method_id}.")
+
+    async def _usable(
+        self, payment_method_id: str, customer_id: str | None
+    ) -> SandboxPaymentMethod:
+        """The payment method, if it is no customer's or `customer_id`'s: as at Stripe,
+        another customer's card is exactly as missing as an unknown one."""
+        method = await self._method(payment_method_id)
+        if method.customer_id not in (None, customer_id):
+            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
+        return method
+
+    async def _attach(self, method: SandboxPaymentMethod, customer_id: str) -> PaymentMethodInfo:
+        method.customer_id = customer_id
+        await self._session.flush()
+        return _info(method)
 
     async def create_customer(self, account_id: str) -> str:
         return new_id("cus")
@@ -97,22 +98,15 @@ class SandboxProvider:
                 self._session, self._settings, self._clock.now(), number
             )
             return _info(method)
-        method = await self._method(payment_method_id)
-        if method.customer_id is not None:
-            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
-        return _info(method)
+        return _info(await self._usable(payment_method_id, None))
 
     async def attach_payment_method(
         self, customer_id: str, payment_method_id: str
     ) -> PaymentMethodInfo:
-        method = await self._method(payment_method_id)
-        if method.customer_id not in (None, customer_id):
-            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
+        method = await self._usable(payment_method_id, customer_id)
         if method.attach_decline_code is not None:
             raise CardDeclined(method.attach_decline_code)
-        method.customer_id = customer_id
-        await self._session.flush()
-        return _info(method)
+        return await self._attach(method, customer_id)
 
     async def detach_payment_method(self, payment_method_id: str) -> None:
         method = await repository.get_payment_method(self._session, payment_method_id)
@@ -131,7 +125,7 @@ class SandboxProvider:
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         previous = await repository.get_charge(self._session, request.idempotency_key)
         if previous is not None:
-            return _result(previous)
+            return ChargeResult.of(_state(previous))
         method = await self._method(request.payment_method_id)
         now = self._clock.now()
         charge_id = new_id("pi")
@@ -158,7 +152,7 @@ class SandboxProvider:
             created_at=now,
         )
         await repository.add_charge(self._session, charge)
-        return _result(charge)
+        return ChargeResult.of(_state(charge))
 
     async def _charge(self, provider_payment_id: str) -> SandboxCharge:
         charge = await repository.lock_charge(self._session, provider_payment_id)
@@ -188,9 +182,5 @@ class SandboxProvider:
     async def saved_payment_method(
         self, customer_id: str, payment_method_id: str
     ) -> PaymentMethodInfo:
-        method = await self._method(payment_method_id)
-        if method.customer_id not in (None, customer_id):
-            raise PaymentMethodNotFound(f"No payment method {payment_method_id}.")
-        method.customer_id = customer_id
-        await self._session.flush()
-        return _info(method)
+        # A succeeded setup intent saved it: attached, with no second check at the bank.
+        return await self._attach(await self._usable(payment_method_id, customer_id), customer_id)

@@ -4,6 +4,7 @@ from pydantic import Field, StrictBool, model_validator
 
 from app.core.schemas import InputSchema, Schema
 from app.models import SandboxCharge
+from app.payments.schemas import PublicCard
 
 
 class SandboxPaymentMethodCreate(InputSchema):
@@ -15,12 +16,8 @@ class SandboxPaymentMethodCreate(InputSchema):
     cvc: Annotated[str, Field(min_length=3, max_length=4, examples=["123"])]
 
 
-class SandboxPaymentMethod(Schema):
+class SandboxPaymentMethod(PublicCard):
     id: str = Field(examples=["pm_1a2B3c4D5e6F7g8H9i0J1k2L"])
-    brand: str = Field(examples=["visa"])
-    last4: str = Field(examples=["4242"])
-    exp_month: int = Field(examples=[12])
-    exp_year: int = Field(examples=[2030])
 
 
 class SandboxSetupConfirm(InputSchema):

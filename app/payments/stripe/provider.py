@@ -7,6 +7,9 @@ Stripe does not know is 404 `payment_method_not_found`, timeouts and connection 
 `payment_provider_error`. A declined charge is a result, not an error.
 """
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 import stripe
 from stdnum.eu import vat
 
@@ -19,7 +22,6 @@ from app.payments.provider import (
     CustomerDetails,
     PaymentMethodInfo,
     PaymentState,
-    PaymentStatus,
     SetupIntentInfo,
 )
 from app.payments.stripe.errors import card_error_code, failure_code, is_missing, log, translated
@@ -31,6 +33,8 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 # Stripe's recommended value. The SDK retries only connection errors, 409s and 5xx, and sends
 # an idempotency key with every POST, so a retry never repeats an effect.
 MAX_NETWORK_RETRIES = 2
+
+T = TypeVar("T")
 
 
 def _info(method: stripe.PaymentMethod) -> PaymentMethodInfo:
@@ -66,6 +70,16 @@ def _customer_id(method: stripe.PaymentMethod) -> str | None:
     if customer is None or isinstance(customer, str):
         return customer
     return customer.id
+
+
+async def _unless_missing(request: Awaitable[T]) -> T | None:
+    """What Stripe answers, or None if it has no such object."""
+    try:
+        return await request
+    except stripe.InvalidRequestError as exc:
+        if is_missing(exc):
+            return None
+        raise
 
 
 class StripeProvider:
@@ -168,13 +182,9 @@ class StripeProvider:
                     raise
 
     async def _is_detached(self, payment_method_id: str) -> bool:
-        try:
-            method = await self._client.v1.payment_methods.retrieve_async(payment_method_id)
-        except stripe.InvalidRequestError as exc:
-            if is_missing(exc):
-                return True
-            raise
-        return _customer_id(method) is None
+        retrieve = self._client.v1.payment_methods.retrieve_async
+        method = await _unless_missing(retrieve(payment_method_id))
+        return method is None or _customer_id(method) is None
 
     async def set_default_payment_method(self, customer_id: str, payment_method_id: str) -> None:
         with translated("set the default payment method"):
@@ -220,13 +230,7 @@ class StripeProvider:
                     provider_payment_id=failed.id if failed is not None else None,
                     decline_code=code,
                 )
-        state = payment_state(intent)
-        return ChargeResult(
-            succeeded=state.status is PaymentStatus.SUCCEEDED,
-            provider_payment_id=intent.id,
-            decline_code=state.failure_code,
-            client_secret=state.client_secret,
-        )
+        return ChargeResult.of(payment_state(intent))
 
     async def _await_cardholder(self, intent_id: str, request: ChargeRequest) -> ChargeResult:
         """Stripe refused an off-session payment for want of the cardholder and took the card
@@ -272,13 +276,9 @@ class StripeProvider:
 
     async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntentInfo | None:
         with translated("read the setup intent"):
-            try:
-                intent = await self._client.v1.setup_intents.retrieve_async(setup_intent_id)
-            except stripe.InvalidRequestError as exc:
-                if is_missing(exc):
-                    return None
-                raise
-        return setup_intent_info(intent)
+            retrieve = self._client.v1.setup_intents.retrieve_async
+            intent = await _unless_missing(retrieve(setup_intent_id))
+        return setup_intent_info(intent) if intent is not None else None
 
     async def saved_payment_method(
         self, customer_id: str, payment_method_id: str
