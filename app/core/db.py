@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
+from pydantic_core import from_json
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -96,8 +97,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    # JSON columns (the billing snapshot every invoice summary carries) are parsed by
+    # pydantic-core's parser: the same values as the standard library's, several times faster.
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url)
+        engine = create_async_engine(settings.database_url, json_deserializer=from_json)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
@@ -108,6 +111,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=0,
         pool_recycle=1800,
+        json_deserializer=from_json,
         # asyncpg waits 60 s for a server that drops packets silently; answer 503 sooner.
         connect_args={"timeout": 10},
     )

@@ -28,14 +28,22 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=PayloadTooLarge.status, detail=_TOO_LARGE)
 
 
-def _content_length(scope: Scope) -> int | None:
+def _declared_length(scope: Scope) -> int | None:
+    """The body's length as its headers frame it: `Content-Length`, 0 when neither it nor
+    `Transfer-Encoding` is sent (HTTP/1.1: no body, as on most GETs), None when it streams
+    in chunks (or the length is malformed) and must be counted. HTTP/2 frames a body without
+    either header, so there it is always counted."""
+    if scope.get("http_version") == "2":
+        return None
+    chunked = False
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
                 return int(value)
             except ValueError:
                 return None
-    return None
+        chunked = chunked or name == b"transfer-encoding"
+    return None if chunked else 0
 
 
 class RequestLimitsMiddleware:
@@ -47,12 +55,12 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = _content_length(scope)
+        length = _declared_length(scope)
         if length is not None and length > self.max_body_bytes:
             await render(PayloadTooLarge(_TOO_LARGE))(scope, receive, send)
             return
         if length is not None:
-            # The server delivers exactly Content-Length bytes: nothing more to count.
+            # The server delivers exactly that many bytes: nothing more to count.
             await self.app(scope, receive, send)
             return
         limit = self.max_body_bytes

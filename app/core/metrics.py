@@ -6,7 +6,6 @@ are built in it (the tests build one per test).
 """
 
 import os
-import time
 
 from prometheus_client import (
     REGISTRY,
@@ -17,7 +16,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.core.logging import log_request
 
@@ -57,32 +56,6 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-class RequestMetricsMiddleware:
-    """Count and time every HTTP request, and log one line for it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        # Stays 500 if the app fails before it starts a response.
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            _record(scope, status, time.perf_counter() - started)
-
-
 # Each (method, route, status)'s two series, looked up once: `labels()` takes a lock and builds
 # its key on every call. Few: methods and route templates are fixed sets, statuses a handful.
 _series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -99,7 +72,8 @@ def _series_of(method: str, route: str, status: int) -> tuple[Counter, Histogram
     return series
 
 
-def _record(scope: Scope, status: int, seconds: float) -> None:
+def record_request(scope: Scope, status: int, seconds: float) -> None:
+    """Count and time one HTTP request, and log its line."""
     method = scope["method"] if scope["method"] in _METHODS else "other"
     route = route_template(scope)
     requests, latency = _series_of(method, route, status)
