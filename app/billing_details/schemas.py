@@ -47,7 +47,12 @@ class AddressInput(InputSchema):
 
 
 class BillingDetailsInput(InputSchema):
-    """The full billing details; a field left out is cleared."""
+    """The full billing details; a field left out is cleared.
+
+    Mandatory: `name`, `email`, `address.line1`, `address.city`, `address.postal_code`,
+    `address.country` (ISO 3166-1 alpha-2), and `address.state` for US, CA and AU. `vat_id`
+    is optional and checked for EU countries. A 422 names every bad field.
+    """
 
     name: str | None = Field(default=None, max_length=200, examples=["Ada Lovelace"])
     email: str | None = Field(default=None, max_length=320, examples=["ada@example.com"])

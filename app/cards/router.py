@@ -19,22 +19,24 @@ from app.core.auth import AUTH_ERRORS
 from app.core.db import ReadConnDep, SessionDep
 from app.core.openapi import error_responses
 from app.core.responses import json_response
+from app.core.routing import DocumentedRoute
 from app.core.runtime import ClockDep, SettingsDep
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined, PaymentMethodNotFound
 
-router = APIRouter(prefix="/v1/cards", tags=["cards"])
+router = APIRouter(prefix="/v1/cards", tags=["cards"], route_class=DocumentedRoute)
 
 
 @router.get(
     "",
-    name="list_cards",
-    summary="List the account's cards",
-    description="Primary card first, then newest first. An account has at most 10 cards.",
     response_model=CardList,
     responses=error_responses(*AUTH_ERRORS),
 )
 async def list_cards(connection: ReadConnDep, account_id: ReadAccount, clock: ClockDep) -> Response:
+    """List the account's cards
+
+    Primary card first, then newest first. An account has at most 10 cards.
+    """
     cards = await service.list_cards(connection, account_id)
     now = clock.now()
     return json_response(
@@ -44,16 +46,7 @@ async def list_cards(connection: ReadConnDep, account_id: ReadAccount, clock: Cl
 
 @router.post(
     "/setup-intents",
-    name="create_setup_intent",
     status_code=status.HTTP_201_CREATED,
-    summary="Start saving a card (3-D Secure ready)",
-    description=(
-        "A setup intent on the account's customer, for charges made without the cardholder "
-        "(`usage=off_session` at Stripe). The frontend confirms it with the `client_secret` "
-        "(Stripe.js `confirmCardSetup`, which runs the bank's challenge if it asks for one; "
-        "sandbox: `POST /v1/sandbox/setup-intents/{id}/confirm`), then adds the card with "
-        '`POST /v1/cards {"setup_intent": id}`. Counts towards the card-add limit (429).'
-    ),
     responses=error_responses(*AUTH_ERRORS, CardAddRateLimited, *PROVIDER_ERRORS),
 )
 async def create_setup_intent(
@@ -63,6 +56,14 @@ async def create_setup_intent(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> SetupIntent:
+    """Start saving a card (3-D Secure ready)
+
+    A setup intent on the account's customer, for charges made without the cardholder
+    (`usage=off_session` at Stripe). The frontend confirms it with the `client_secret`
+    (Stripe.js `confirmCardSetup`, which runs the bank's challenge if it asks for one; sandbox:
+    `POST /v1/sandbox/setup-intents/{id}/confirm`), then adds the card with `POST /v1/cards
+    {"setup_intent": id}`. Counts towards the card-add limit (429).
+    """
     intent = await setup_intents.create_setup_intent(
         session, provider, account_id, clock.now(), settings.card_add_limit
     )
@@ -71,35 +72,23 @@ async def create_setup_intent(
 
 @router.get(
     "/setup-intents/{setup_intent_id}",
-    name="get_setup_intent",
-    summary="Get a setup intent's status",
-    description=(
-        "`requires_payment_method`, `requires_action` (the bank's challenge is waiting), "
-        "`succeeded` (add the card) or `canceled`; `last_error` says why the last "
-        "confirmation failed."
-    ),
     responses=error_responses(*AUTH_ERRORS, SetupIntentNotFound, *PROVIDER_ERRORS),
 )
 async def get_setup_intent(
     setup_intent_id: str, session: SessionDep, account_id: CurrentAccount, provider: ProviderDep
 ) -> SetupIntent:
+    """Get a setup intent's status
+
+    `requires_payment_method`, `requires_action` (the bank's challenge is waiting), `succeeded`
+    (add the card) or `canceled`; `last_error` says why the last confirmation failed.
+    """
     intent = await setup_intents.get_setup_intent(session, provider, account_id, setup_intent_id)
     return SetupIntent.build(intent)
 
 
 @router.post(
     "",
-    name="create_card",
     status_code=status.HTTP_201_CREATED,
-    summary="Add a card",
-    description=(
-        "Adds the card of a succeeded setup intent (`setup_intent`; the same intent again "
-        "answers 200 with the same card), or of a payment-method token for a card that needs "
-        "no authentication (`payment_method`). The account's first card becomes its primary "
-        "card (and its `payment_due` invoices are charged to it at once). Declined cards "
-        "answer 402 with the decline code. A `payment_method` add counts towards the "
-        "account's card-add limit, declined or not (429 `rate_limited` with `Retry-After`)."
-    ),
     responses={
         200: {"model": Card, "description": "This setup intent's card was added already."},
         **error_responses(
@@ -124,6 +113,15 @@ async def create_card(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Card:
+    """Add a card
+
+    Adds the card of a succeeded setup intent (`setup_intent`; the same intent again answers 200
+    with the same card), or of a payment-method token for a card that needs no authentication
+    (`payment_method`). The account's first card becomes its primary card (and its `payment_due`
+    invoices are charged to it at once). Declined cards answer 402 with the decline code. A
+    `payment_method` add counts towards the account's card-add limit, declined or not (429
+    `rate_limited` with `Retry-After`).
+    """
     now = clock.now()
     if body.setup_intent is not None:
         card, added = await setup_intents.add_card_from_setup_intent(
@@ -141,12 +139,6 @@ async def create_card(
 
 @router.post(
     "/{card_id}/primary",
-    name="set_primary_card",
-    summary="Make a card the primary card",
-    description=(
-        "The card becomes the only primary card (idempotent), and the account's `payment_due` "
-        "invoices are charged to it at once; a declined retry is recorded on the invoice."
-    ),
     response_model=Card,
     responses=error_responses(*AUTH_ERRORS, CardNotFound, CardExpired, *PROVIDER_ERRORS),
 )
@@ -157,6 +149,11 @@ async def set_primary_card(
     provider: ProviderDep,
     clock: ClockDep,
 ) -> Response:
+    """Make a card the primary card
+
+    The card becomes the only primary card (idempotent), and the account's `payment_due`
+    invoices are charged to it at once; a declined retry is recorded on the invoice.
+    """
     now = clock.now()
     card = await service.set_primary(session, provider, account_id, card_id, now)
     return json_response(Card.build(card, now))
@@ -164,12 +161,7 @@ async def set_primary_card(
 
 @router.delete(
     "/{card_id}",
-    name="delete_card",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Remove a card",
-    description=(
-        "Removed at once (and detached at the provider). The primary card cannot be removed."
-    ),
     responses=error_responses(*AUTH_ERRORS, CardNotFound, PrimaryCardCannotBeDeleted),
 )
 async def delete_card(
@@ -179,5 +171,9 @@ async def delete_card(
     provider: ProviderDep,
     clock: ClockDep,
 ) -> Response:
+    """Remove a card
+
+    Removed at once (and detached at the provider). The primary card cannot be removed.
+    """
     await service.delete_card(session, provider, account_id, card_id, clock.now())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,6 +8,7 @@ from app.core.auth import ADMIN_ERRORS, AdminScope
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit
+from app.core.routing import DocumentedRoute
 from app.core.runtime import ClockDep, SettingsDep
 from app.core.schemas import PlatformId
 from app.events import service
@@ -27,7 +28,7 @@ from app.events.types import EventType
 from app.models.event import Event as EventModel
 from app.models.event import WebhookDelivery
 
-router = APIRouter(prefix="/v1/admin", tags=["events"])
+router = APIRouter(prefix="/v1/admin", tags=["events"], route_class=DocumentedRoute)
 
 
 async def get_secret_box(settings: SettingsDep) -> SecretBox:
@@ -48,13 +49,7 @@ def _detail(event: EventModel, deliveries: list[tuple[WebhookDelivery, str]]) ->
 
 @router.post(
     "/webhook-endpoints",
-    name="create_webhook_endpoint",
     status_code=status.HTTP_201_CREATED,
-    summary="Subscribe a URL to events",
-    description=(
-        "Events of the chosen types are POSTed to the URL, signed per Standard Webhooks with "
-        "the `secret` returned here, and only here."
-    ),
     responses=error_responses(*ADMIN_ERRORS),
 )
 async def create_webhook_endpoint(
@@ -64,6 +59,11 @@ async def create_webhook_endpoint(
     clock: ClockDep,
     box: SecretBoxDep,
 ) -> WebhookEndpointCreated:
+    """Subscribe a URL to events
+
+    Events of the chosen types are POSTed to the URL, signed per Standard Webhooks with the
+    `secret` returned here, and only here.
+    """
     endpoint, secret = await service.create_endpoint(session, box, body, clock.now())
     return WebhookEndpointCreated.model_validate(
         {**WebhookEndpoint.model_validate(endpoint).model_dump(), "secret": secret}
@@ -72,37 +72,36 @@ async def create_webhook_endpoint(
 
 @router.get(
     "/webhook-endpoints",
-    name="list_webhook_endpoints",
-    summary="List the webhook endpoints",
-    description="Newest first; secrets are never listed.",
     responses=error_responses(*ADMIN_ERRORS),
 )
 async def list_webhook_endpoints(
     session: SessionDep, _admin: AdminScope, limit: Limit = 20, cursor: CursorParam = None
 ) -> WebhookEndpointList:
+    """List the webhook endpoints
+
+    Newest first; secrets are never listed.
+    """
     return WebhookEndpointList.of(*await service.list_endpoints(session, limit, cursor))
 
 
 @router.delete(
     "/webhook-endpoints/{endpoint_id}",
-    name="delete_webhook_endpoint",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Remove a webhook endpoint",
-    description="Nothing more is sent to it, including deliveries still pending.",
     responses=error_responses(*ADMIN_ERRORS, WebhookEndpointNotFound),
 )
 async def delete_webhook_endpoint(
     endpoint_id: str, session: SessionDep, _admin: AdminScope
 ) -> Response:
+    """Remove a webhook endpoint
+
+    Nothing more is sent to it, including deliveries still pending.
+    """
     await service.delete_endpoint(session, endpoint_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(
     "/events",
-    name="list_events",
-    summary="List events",
-    description="Newest first, keyset-paginated; filter by type and account.",
     responses=error_responses(*ADMIN_ERRORS),
 )
 async def list_events(
@@ -113,6 +112,10 @@ async def list_events(
     limit: Limit = 20,
     cursor: CursorParam = None,
 ) -> EventList:
+    """List events
+
+    Newest first, keyset-paginated; filter by type and account.
+    """
     page = await service.list_events(
         session, event_type=type_, account_id=account_id, limit=limit, cursor=cursor
     )
@@ -121,29 +124,29 @@ async def list_events(
 
 @router.get(
     "/events/{event_id}",
-    name="get_event",
-    summary="Get an event with its deliveries",
-    description="Each delivery shows its latest attempt, when it is tried next, and its log.",
     responses=error_responses(*ADMIN_ERRORS, EventNotFound),
 )
 async def get_event(event_id: str, session: SessionDep, _admin: AdminScope) -> EventDetail:
+    """Get an event with its deliveries
+
+    Each delivery shows its latest attempt, when it is tried next, and its log.
+    """
     return _detail(*await service.get_event(session, event_id))
 
 
 @router.post(
     "/events/{event_id}/redeliver",
-    name="redeliver_event",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Deliver an event again",
-    description=(
-        "Queues the event now, with a fresh retry schedule, for every endpoint that "
-        "subscribes to its type today (failed deliveries included). Answers with the event "
-        "and its deliveries; the new ones are `pending`."
-    ),
     responses=error_responses(*ADMIN_ERRORS, EventNotFound),
 )
 async def redeliver_event(
     event_id: str, session: SessionDep, _admin: AdminScope, clock: ClockDep
 ) -> EventDetail:
+    """Deliver an event again
+
+    Queues the event now, with a fresh retry schedule, for every endpoint that subscribes to its
+    type today (failed deliveries included). Answers with the event and its deliveries; the new
+    ones are `pending`.
+    """
     await service.redeliver(session, event_id, clock.now())
     return _detail(*await service.get_event(session, event_id))

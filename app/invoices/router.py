@@ -17,6 +17,7 @@ from app.core.db import ReadConnDep, SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit, paginate
 from app.core.responses import json_response
+from app.core.routing import DocumentedRoute
 from app.core.runtime import ClockDep, RuntimeDep, SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN, InputDatetime
 from app.invoices import export, paying, service
@@ -39,8 +40,8 @@ from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined
 from app.projects.errors import ProjectNotFound
 
-router = APIRouter(prefix="/v1", tags=["invoices"])
-admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1", tags=["invoices"], route_class=DocumentedRoute)
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=DocumentedRoute)
 
 
 async def invoice_filters(
@@ -75,9 +76,6 @@ def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
 
 @router.get(
     "/invoices",
-    name="list_invoices",
-    summary="List the account's invoices",
-    description="Newest first, keyset-paginated. Filter by status, project and creation time.",
     response_model=InvoiceList,
     responses=error_responses(*AUTH_ERRORS),
 )
@@ -89,6 +87,10 @@ async def list_invoices(
     cursor: CursorParam = None,
     project_id: ProjectIdFilter = None,
 ) -> Response:
+    """List the account's invoices
+
+    Newest first, keyset-paginated. Filter by status, project and creation time.
+    """
     scoped = InvoiceFilters(
         statuses=filters.statuses,
         project_id=project_id,
@@ -101,10 +103,7 @@ async def list_invoices(
 
 @router.get(
     "/projects/{project_id}/invoices",
-    name="list_project_invoices",
     tags=["projects"],
-    summary="List one project's invoices",
-    description="Newest first, keyset-paginated, with the same filters as the account-wide list.",
     response_model=InvoiceList,
     responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
 )
@@ -116,6 +115,10 @@ async def list_project_invoices(
     limit: Limit = 20,
     cursor: CursorParam = None,
 ) -> Response:
+    """List one project's invoices
+
+    Newest first, keyset-paginated, with the same filters as the account-wide list.
+    """
     invoices = await service.list_project_invoices(
         session, account_id, project_id, filters, limit, cursor
     )
@@ -148,7 +151,6 @@ def _csv_download(body: AsyncIterator[str], filename: str) -> StreamingResponse:
 
 @router.get(
     "/invoices/export.csv",
-    name="export_invoices",
     summary="Download the account's invoices as CSV",
     description="Every invoice the list would return with the same filters (no `limit`), "
     "as one CSV file.",
@@ -171,7 +173,6 @@ async def export_invoices(
 
 @router.get(
     "/projects/{project_id}/invoices/export.csv",
-    name="export_project_invoices",
     tags=["projects"],
     summary="Download one project's invoices as CSV",
     description="Every invoice of the project that the list would return with the same "
@@ -193,7 +194,6 @@ async def export_project_invoices(
 
 @router.get(
     "/invoices/{invoice_id}",
-    name="get_invoice",
     summary="Get an invoice with its lines and payment attempts",
     response_model=Invoice,
     responses=error_responses(*AUTH_ERRORS, InvoiceNotFound),
@@ -218,7 +218,6 @@ def _render_pdf(invoice: InvoiceModel, settings: Settings) -> bytes:
 
 @router.get(
     "/invoices/{invoice_id}/pdf",
-    name="get_invoice_pdf",
     summary="Download an invoice as PDF",
     response_class=Response,
     responses={
@@ -239,15 +238,6 @@ async def get_invoice_pdf(
 
 @router.post(
     "/invoices/{invoice_id}/pay",
-    name="pay_invoice",
-    summary="Pay an invoice now with the primary card",
-    description=(
-        "For `payment_due` and `not_paid` invoices. A declined charge answers 402 with the "
-        "decline code; the attempt is recorded on the invoice. When the bank asks the "
-        "cardholder to authenticate (3-D Secure), 402 `authentication_required` carries the "
-        "challenge in `next_action` (the same one while it waits); once passed, the invoice "
-        "is paid (calling pay again finds it so, and never charges twice)."
-    ),
     responses=error_responses(
         *AUTH_ERRORS,
         CardDeclined,
@@ -265,32 +255,35 @@ async def pay_invoice(
     provider: ProviderDep,
     clock: ClockDep,
 ) -> Invoice:
+    """Pay an invoice now with the primary card
+
+    For `payment_due` and `not_paid` invoices. A declined charge answers 402 with the decline
+    code; the attempt is recorded on the invoice. When the bank asks the cardholder to
+    authenticate (3-D Secure), 402 `authentication_required` carries the challenge in
+    `next_action` (the same one while it waits); once passed, the invoice is paid (calling pay
+    again finds it so, and never charges twice).
+    """
     invoice = await paying.pay_invoice(session, provider, account_id, invoice_id, clock.now())
     return Invoice.build(invoice)
 
 
 @admin_router.post(
     "/invoices",
-    name="create_invoice",
     status_code=status.HTTP_201_CREATED,
-    summary="Create a draft invoice for a project",
-    description="A draft is `payment_pending` and has no number until it is finalized.",
     responses=error_responses(*ADMIN_ERRORS, ProjectNotFound),
 )
 async def create_invoice(
     body: InvoiceCreate, session: SessionDep, _admin: AdminScope, clock: ClockDep
 ) -> Invoice:
+    """Create a draft invoice for a project
+
+    A draft is `payment_pending` and has no number until it is finalized.
+    """
     return Invoice.build(await service.create_invoice(session, body, clock.now()))
 
 
 @admin_router.post(
     "/invoices/{invoice_id}/finalize",
-    name="finalize_invoice",
-    summary="Finalize a draft and charge the primary card",
-    description=(
-        "Assigns the next number and freezes the billing details, then charges the account's "
-        "primary card: the invoice becomes `paid`, or `payment_due` with a retry scheduled."
-    ),
     responses=error_responses(
         *ADMIN_ERRORS, InvoiceNotFound, InvoiceNotDraft, BillingDetailsIncomplete, *PROVIDER_ERRORS
     ),
@@ -303,17 +296,17 @@ async def finalize_invoice(
     clock: ClockDep,
     policy: RetryPolicyDep,
 ) -> Invoice:
+    """Finalize a draft and charge the primary card
+
+    Assigns the next number and freezes the billing details, then charges the account's primary
+    card: the invoice becomes `paid`, or `payment_due` with a retry scheduled.
+    """
     invoice = await service.finalize_invoice(session, provider, invoice_id, clock.now(), policy)
     return Invoice.build(invoice)
 
 
 @admin_router.post(
     "/invoices/{invoice_id}/void",
-    name="void_invoice",
-    summary="Void an invoice",
-    description=(
-        "From `payment_pending`, `payment_due` or `not_paid`. A paid invoice cannot be voided."
-    ),
     responses=error_responses(*ADMIN_ERRORS, InvoiceNotFound, InvoiceNotVoidable, *PROVIDER_ERRORS),
 )
 async def void_invoice(
@@ -323,17 +316,22 @@ async def void_invoice(
     provider: ProviderDep,
     clock: ClockDep,
 ) -> Invoice:
+    """Void an invoice
+
+    From `payment_pending`, `payment_due` or `not_paid`. A paid invoice cannot be voided.
+    """
     return Invoice.build(await service.void_invoice(session, provider, invoice_id, clock.now()))
 
 
 @admin_router.post(
     "/invoices/{invoice_id}/mark-uncollectible",
-    name="mark_invoice_uncollectible",
-    summary="Mark an invoice as not paid",
-    description="For a finalized invoice awaiting payment; it is no longer retried.",
     responses=error_responses(*ADMIN_ERRORS, InvoiceNotFound, InvoiceNotOpen),
 )
 async def mark_invoice_uncollectible(
     invoice_id: str, session: SessionDep, _admin: AdminScope, clock: ClockDep
 ) -> Invoice:
+    """Mark an invoice as not paid
+
+    For a finalized invoice awaiting payment; it is no longer retried.
+    """
     return Invoice.build(await service.mark_uncollectible(session, invoice_id, clock.now()))

@@ -11,10 +11,11 @@ from sqlalchemy import text
 from app.core.errors import ServiceUnavailable
 from app.core.metrics import exposition
 from app.core.openapi import error_responses
+from app.core.routing import DocumentedRoute
 from app.core.runtime import RuntimeDep
 from app.events.metrics import measure_queue
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=DocumentedRoute)
 logger = logging.getLogger("billing.ops")
 
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -31,11 +32,10 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    name="get_readiness",
     summary="Readiness: the database answers",
     responses=error_responses(ServiceUnavailable),
 )
-async def readyz(runtime: RuntimeDep) -> Health:
+async def get_readiness(runtime: RuntimeDep) -> Health:
     engine = runtime.engine
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
@@ -48,12 +48,11 @@ async def readyz(runtime: RuntimeDep) -> Health:
 
 @router.get(
     "/metrics",
-    name="get_metrics",
     summary="Prometheus metrics",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
-async def metrics(runtime: RuntimeDep) -> Response:
+async def get_metrics(runtime: RuntimeDep) -> Response:
     try:
         async with (
             asyncio.timeout(READINESS_TIMEOUT_SECONDS),

@@ -9,10 +9,11 @@ from fastapi.staticfiles import StaticFiles
 
 from app.billing_details.service import STATE_REQUIRED
 from app.core.config import ProviderName
+from app.core.routing import DocumentedRoute
 from app.core.runtime import SettingsDep
 from app.portal.schemas import Country, PortalConfig
 
-router = APIRouter(prefix="/v1/portal", tags=["portal"])
+router = APIRouter(prefix="/v1/portal", tags=["portal"], route_class=DocumentedRoute)
 
 # Shipped inside the package (see pyproject's package-data), so `pip install` serves them.
 STATIC_DIR = Path(str(files("app.portal") / "static"))
@@ -28,14 +29,13 @@ COUNTRIES = sorted(
 
 @router.get(
     "/config",
-    name="get_portal_config",
-    summary="Configuration of the embeddable portal",
-    description=(
-        "Read by `<billing-portal>` (served at `/portal/billing-portal.js`) when it starts. "
-        "No token needed: it holds nothing but public settings."
-    ),
 )
 async def get_portal_config(settings: SettingsDep) -> PortalConfig:
+    """Configuration of the embeddable portal
+
+    Read by `<billing-portal>` (served at `/portal/billing-portal.js`) when it starts. No token
+    needed: it holds nothing but public settings.
+    """
     stripe = settings.payment_provider is ProviderName.STRIPE
     return PortalConfig(
         provider=settings.payment_provider,

@@ -7,6 +7,7 @@ from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit
+from app.core.routing import DocumentedRoute
 from app.core.runtime import ClockDep
 from app.projects import service
 from app.projects.errors import ProjectNotFound
@@ -18,26 +19,26 @@ from app.projects.schemas import (
     ProjectUpsert,
 )
 
-router = APIRouter(prefix="/v1/projects", tags=["projects"])
-admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/projects", tags=["projects"], route_class=DocumentedRoute)
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=DocumentedRoute)
 
 
 @router.get(
     "",
-    name="list_projects",
-    summary="List the account's projects",
-    description="Newest first, keyset-paginated: pass `next_cursor` back as `cursor`.",
     responses=error_responses(*AUTH_ERRORS),
 )
 async def list_projects(
     session: SessionDep, account_id: CurrentAccount, limit: Limit = 20, cursor: CursorParam = None
 ) -> ProjectList:
+    """List the account's projects
+
+    Newest first, keyset-paginated: pass `next_cursor` back as `cursor`.
+    """
     return ProjectList.of(*await service.list_projects(session, account_id, limit, cursor))
 
 
 @router.get(
     "/{project_id}",
-    name="get_project",
     summary="Get a project",
     responses=error_responses(*AUTH_ERRORS, ProjectNotFound),
 )
@@ -47,12 +48,6 @@ async def get_project(project_id: str, session: SessionDep, account_id: CurrentA
 
 @admin_router.put(
     "/accounts/{account_id}/projects/{project_id}",
-    name="register_project",
-    summary="Register or rename a project (platform only)",
-    description=(
-        "Creates the project (201), or renames it (200) if it exists. The account is created "
-        "too if it has not made a request yet. Needs the `billing:admin` scope."
-    ),
     responses={
         201: {"model": Project, "description": "The project was created."},
         **error_responses(*ADMIN_ERRORS),
@@ -67,6 +62,11 @@ async def register_project(
     clock: ClockDep,
     _admin: AdminScope,
 ) -> Project:
+    """Register or rename a project (platform only)
+
+    Creates the project (201), or renames it (200) if it exists. The account is created too if
+    it has not made a request yet. Needs the `billing:admin` scope.
+    """
     project, created = await service.register_project(
         session, account_id, project_id, body.name, clock.now()
     )

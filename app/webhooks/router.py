@@ -7,29 +7,18 @@ from fastapi import APIRouter, Header, Request
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.openapi import error_responses
+from app.core.routing import DocumentedRoute
 from app.core.runtime import ClockDep, SettingsDep
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import InvalidSignature
 from app.webhooks import service
 from app.webhooks.schemas import WebhookReceipt
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=DocumentedRoute)
 
 
 @router.post(
     "/stripe",
-    name="receive_stripe_webhook",
-    summary="Receive an event from Stripe (Stripe mode only)",
-    description=(
-        "Called by Stripe, not by clients: no bearer token, the `Stripe-Signature` header "
-        "is checked against `BILLING_STRIPE_WEBHOOK_SECRET` over the raw body. Each event id "
-        "is applied once; a redelivery is acknowledged and does nothing. Acts on "
-        "`payment_intent.succeeded`, `payment_intent.payment_failed`, "
-        "`payment_intent.requires_action`, `setup_intent.succeeded` (adds the card if it is not "
-        "yet), `payment_method.detached`, `payment_method.updated` and "
-        "`payment_method.automatically_updated`; other types are "
-        "acknowledged and ignored. 404 in sandbox mode."
-    ),
     responses=error_responses(InvalidSignature, NotFound),
     openapi_extra={
         "requestBody": {
@@ -48,6 +37,16 @@ async def receive_stripe_webhook(
         str | None, Header(description="Stripe's `t=…,v1=…` signature of the body.")
     ] = None,
 ) -> WebhookReceipt:
+    """Receive an event from Stripe (Stripe mode only)
+
+    Called by Stripe, not by clients: no bearer token, the `Stripe-Signature` header is checked
+    against `BILLING_STRIPE_WEBHOOK_SECRET` over the raw body. Each event id is applied once; a
+    redelivery is acknowledged and does nothing. Acts on `payment_intent.succeeded`,
+    `payment_intent.payment_failed`, `payment_intent.requires_action`, `setup_intent.succeeded`
+    (adds the card if it is not yet), `payment_method.detached`, `payment_method.updated` and
+    `payment_method.automatically_updated`; other types are acknowledged and ignored. 404 in
+    sandbox mode.
+    """
     # The signature covers the exact bytes Stripe sent, so the body is read raw, unparsed.
     payload = await request.body()
     secret = settings.stripe_webhook_secret
