@@ -1,6 +1,4 @@
 from app.core.errors import Conflict
 
 
-class BillingDetailsIncomplete(
-    Conflict, code="billing_details_incomplete", title="Billing details incomplete"
-): ...
+class BillingDetailsIncomplete(Conflict, code="billing_details_incomplete"): ...

@@ -42,7 +42,7 @@ class Problem(BaseModel):
 
 class BillingError(Exception):
     """An error the API answers with. A subclass declares its problem in its class line:
-    `class CardNotFound(NotFound, code="card_not_found", title="Card not found")`; what it
+    `class CardNotFound(NotFound, code="card_not_found")`; what it
     leaves out (here `status`) it inherits."""
 
     status: ClassVar[int] = 400
@@ -63,7 +63,8 @@ class BillingError(Exception):
     ) -> None:
         super().__init_subclass__(**kwargs)
         cls.code = code or cls.code
-        cls.title = title or cls.title
+        # The title defaults to the code in words: `card_not_found` is "Card not found".
+        cls.title = title or (code.replace("_", " ").capitalize() if code else cls.title)
         cls.status = status or cls.status
 
     def __init__(self, detail: str | None = None) -> None:
@@ -98,7 +99,7 @@ def problem_type(code: str) -> str:
     return f"urn:problem:billing:{code}"
 
 
-class ValidationFailed(BillingError, status=422, code="validation_error", title="Validation error"):
+class ValidationFailed(BillingError, status=422, code="validation_error"):
     """Fields missing or invalid: each one is named in the problem's `errors`."""
 
     def __init__(self, errors: list[FieldProblem], detail: str | None = None) -> None:
@@ -117,15 +118,15 @@ class Unauthenticated(
         return {"WWW-Authenticate": "Bearer"}
 
 
-class Forbidden(BillingError, status=403, code="forbidden", title="Forbidden"):
+class Forbidden(BillingError, status=403, code="forbidden"):
     """Authenticated, but not allowed to do this."""
 
 
-class NotFound(BillingError, status=404, code="not_found", title="Not found"):
+class NotFound(BillingError, status=404, code="not_found"):
     """The base of every domain's "no such …": they keep 404 and name their own code."""
 
 
-class Conflict(BillingError, status=409, code="conflict", title="Conflict"):
+class Conflict(BillingError, status=409, code="conflict"):
     """The base of every "not in this state": the resource's state refuses the request."""
 
 
@@ -137,9 +138,7 @@ class InvalidJson(BillingError, status=400, code="invalid_json", title="Invalid 
     """A body that is not JSON at all, as opposed to JSON with wrong fields (422)."""
 
 
-class PayloadTooLarge(
-    BillingError, status=413, code="payload_too_large", title="Payload too large"
-):
+class PayloadTooLarge(BillingError, status=413, code="payload_too_large"):
     """A request body over the size limit."""
 
 
@@ -147,9 +146,7 @@ class PayloadTooLarge(
 RETRY_AFTER_SECONDS = 5
 
 
-class ServiceUnavailable(
-    BillingError, status=503, code="service_unavailable", title="Service unavailable"
-):
+class ServiceUnavailable(BillingError, status=503, code="service_unavailable"):
     """Something the service depends on (its database) does not answer: retry later."""
 
     retry_after = RETRY_AFTER_SECONDS

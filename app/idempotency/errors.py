@@ -1,14 +1,10 @@
 from app.core.errors import BillingError, Conflict, FieldProblem, ValidationFailed
 
 
-class IdempotencyKeyInUse(
-    Conflict, code="idempotency_key_in_use", title="Idempotency key in use"
-): ...
+class IdempotencyKeyInUse(Conflict, code="idempotency_key_in_use"): ...
 
 
-class IdempotencyKeyReused(
-    BillingError, status=422, code="idempotency_key_reused", title="Idempotency key reused"
-): ...
+class IdempotencyKeyReused(BillingError, status=422, code="idempotency_key_reused"): ...
 
 
 def invalid_key() -> ValidationFailed:

@@ -63,28 +63,17 @@ class CardDeclined(
         return tuple((decline.code, decline.title) for decline in DECLINES.values())
 
 
-class PaymentMethodNotFound(
-    NotFound, code="payment_method_not_found", title="Payment method not found"
-): ...
+class PaymentMethodNotFound(NotFound, code="payment_method_not_found"): ...
 
 
-class PaymentProviderError(
-    BillingError, status=502, code="payment_provider_error", title="Payment provider error"
-): ...
+class PaymentProviderError(BillingError, status=502, code="payment_provider_error"): ...
 
 
-class PaymentProviderUnavailable(
-    BillingError,
-    status=503,
-    code="payment_provider_unavailable",
-    title="Payment provider unavailable",
-):
+class PaymentProviderUnavailable(BillingError, status=503, code="payment_provider_unavailable"):
     retry_after = RETRY_AFTER_SECONDS
 
 
 PROVIDER_ERRORS = (PaymentProviderError, PaymentProviderUnavailable)
 
 
-class InvalidSignature(
-    BillingError, status=400, code="invalid_signature", title="Invalid signature"
-): ...
+class InvalidSignature(BillingError, status=400, code="invalid_signature"): ...

@@ -3,9 +3,7 @@
 from app.core.errors import Conflict, NotFound
 
 
-class PaymentIntentNotFound(
-    NotFound, code="payment_intent_not_found", title="Payment intent not found"
-): ...
+class PaymentIntentNotFound(NotFound, code="payment_intent_not_found"): ...
 
 
 class SetupIntentUnexpectedState(
