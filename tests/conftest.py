@@ -267,3 +267,9 @@ def auth(token):  # type: ignore[no-untyped-def]
         return {"Authorization": f"Bearer {token(account_id, admin=admin)}"}
 
     return make
+
+
+@pytest.fixture
+def admin(auth):  # type: ignore[no-untyped-def]
+    """The platform's headers (`billing:admin`), for the admin routes."""
+    return auth(admin=True)

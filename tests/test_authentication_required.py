@@ -25,11 +25,6 @@ ACCOUNT = "acct_three_d_secure"
 
 
 @pytest.fixture
-def admin(auth: Any) -> dict[str, str]:
-    return dict(auth(admin=True))
-
-
-@pytest.fixture
 def user(auth: Any) -> dict[str, str]:
     return dict(auth(ACCOUNT))
 

@@ -29,11 +29,6 @@ ACCOUNT = "acct_collect"
 
 
 @pytest.fixture
-def admin(auth: Any) -> dict[str, str]:
-    return dict(auth(admin=True))
-
-
-@pytest.fixture
 def user(auth: Any) -> dict[str, str]:
     return dict(auth(ACCOUNT))
 

@@ -42,11 +42,6 @@ async def cards(client: httpx.AsyncClient, user: dict[str, str]) -> list[dict[st
 
 
 @pytest.fixture
-def admin(auth: Any) -> dict[str, str]:
-    return dict(auth(admin=True))
-
-
-@pytest.fixture
 def user(auth: Any) -> dict[str, str]:
     return dict(auth(ACCOUNT))
 

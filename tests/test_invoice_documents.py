@@ -21,11 +21,6 @@ Headers = dict[str, str]
 
 
 @pytest.fixture
-def admin(auth: Any) -> Headers:
-    return dict(auth(admin=True))
-
-
-@pytest.fixture
 def user(auth: Any) -> Headers:
     return dict(auth(ACCOUNT))
 

@@ -26,11 +26,6 @@ DEFAULT_TOTAL = 1940
 
 
 @pytest.fixture
-def admin(auth: Any) -> dict[str, str]:
-    return dict(auth(admin=True))
-
-
-@pytest.fixture
 def user(auth: Any) -> dict[str, str]:
     return dict(auth(ACCOUNT))
 

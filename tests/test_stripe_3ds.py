@@ -25,11 +25,6 @@ ACCOUNT = "acct_stripe_3ds"
 
 
 @pytest.fixture
-def admin(auth: Any) -> dict[str, str]:
-    return dict(auth(admin=True))
-
-
-@pytest.fixture
 def user(auth: Any) -> dict[str, str]:
     return dict(auth(ACCOUNT))
 

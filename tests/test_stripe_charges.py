@@ -25,11 +25,6 @@ DEFAULT_TOTAL = 1940
 
 
 @pytest.fixture
-def admin(auth: Auth) -> dict[str, str]:
-    return auth(admin=True)
-
-
-@pytest.fixture
 def user(auth: Auth) -> dict[str, str]:
     return auth(ACCOUNT)
 

@@ -62,11 +62,6 @@ async def failing(
 
 
 @pytest.fixture
-def admin(auth: Auth) -> Headers:
-    return auth(admin=True)
-
-
-@pytest.fixture
 def user(auth: Auth) -> Headers:
     return auth(ACCOUNT)
 

@@ -32,11 +32,6 @@ URL = "/v1/webhooks/stripe"
 
 
 @pytest.fixture
-def admin(auth: Auth) -> dict[str, str]:
-    return auth(admin=True)
-
-
-@pytest.fixture
 def user(auth: Auth) -> dict[str, str]:
     return auth(ACCOUNT)
 

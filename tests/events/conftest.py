@@ -1,7 +1,6 @@
 """Fixtures of the events tests: a real HTTP receiver per test, a deliverer on the app."""
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -33,8 +32,3 @@ async def deliverer(
         secrets=SecretBox(settings.webhook_key),
     )
     await sender.aclose()
-
-
-@pytest.fixture
-def admin(auth: Any) -> dict[str, str]:
-    return dict(auth(admin=True))
