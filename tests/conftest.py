@@ -37,6 +37,7 @@ from tests import factories
 from tests.clock import FrozenClock
 from tests.embedded_postgres import EmbeddedPostgres, answers, stop_on_sigterm
 from tests.stripe_server import API_KEY, WEBHOOK_SECRET, LocalStripe
+from tests.three_d_secure import Frontend
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 POSTGRES_ADMIN_DSN = os.environ.get(
@@ -267,6 +268,12 @@ def auth(token):  # type: ignore[no-untyped-def]
         return {"Authorization": f"Bearer {token(account_id, admin=admin)}"}
 
     return make
+
+
+@pytest.fixture
+def frontend(client, user, stripe_client, settings):  # type: ignore[no-untyped-def]
+    """The browser's side of 3-D Secure (`tests.three_d_secure`) for the module's `user`."""
+    return Frontend(client, user, stripe_client, settings.stripe_api_base)
 
 
 @pytest.fixture

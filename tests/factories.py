@@ -1,5 +1,6 @@
 """Plain factory functions: each makes one thing through the public HTTP API."""
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -155,3 +156,16 @@ async def create_billed_invoice(
         await create_card(client, user, card_number)
     invoice = await create_invoice(client, admin, account_id)
     return await finalize_invoice(client, admin, invoice["id"])
+
+
+def parse_time(timestamp: str) -> datetime:
+    """An API timestamp (RFC 3339, `Z`) as an aware datetime."""
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+
+
+async def get_invoice(
+    client: httpx.AsyncClient, headers: Headers, invoice_id: str
+) -> dict[str, Any]:
+    response = await client.get(f"/v1/invoices/{invoice_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    return dict(response.json())

@@ -5,18 +5,17 @@ An off-session charge the bank wants authenticated leaves the invoice `payment_d
 challenge pays it, once; failing it is `authentication_failed`."""
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-import stripe
 
-from app.core.config import Settings
 from app.invoices.collection import collect_due
 from tests.factories import (
     create_billed_invoice,
     create_card,
+    get_invoice,
+    parse_time,
 )
 from tests.test_collection import collector
 from tests.three_d_secure import AUTH_ALWAYS, AUTH_ON_SETUP, Frontend
@@ -27,28 +26,6 @@ ACCOUNT = "acct_three_d_secure"
 @pytest.fixture
 def user(auth: Any) -> dict[str, str]:
     return dict(auth(ACCOUNT))
-
-
-@pytest.fixture
-def frontend(
-    client: httpx.AsyncClient,
-    user: dict[str, str],
-    stripe_client: stripe.StripeClient | None,
-    settings: Settings,
-) -> Frontend:
-    return Frontend(client, user, stripe_client, settings.stripe_api_base)
-
-
-def parse(timestamp: str) -> datetime:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-
-
-async def get_invoice(
-    client: httpx.AsyncClient, user: dict[str, str], invoice_id: str
-) -> dict[str, Any]:
-    response = await client.get(f"/v1/invoices/{invoice_id}", headers=user)
-    assert response.status_code == 200
-    return dict(response.json())
 
 
 def outcomes(invoice: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -190,7 +167,7 @@ class TestRaces:
     ) -> None:
         invoice = await frontend.billed_invoice(admin, ACCOUNT, AUTH_ALWAYS)
         action = invoice["next_action"]
-        clock.set(parse(invoice["next_payment_attempt"]))
+        clock.set(parse_time(invoice["next_payment_attempt"]))
         results = await asyncio.gather(
             frontend.authenticate_payment(action),
             pay(client, user, invoice["id"]),
@@ -230,7 +207,7 @@ class TestRetries:
     ) -> None:
         invoice = await frontend.billed_invoice(admin, ACCOUNT, AUTH_ALWAYS)
         first = invoice["next_action"]
-        clock.set(parse(invoice["next_payment_attempt"]))
+        clock.set(parse_time(invoice["next_payment_attempt"]))
         report = await collect_due(collector(app))
         assert (report.charged, report.failed) == (1, 1)
         retried = await get_invoice(client, user, invoice["id"])
@@ -247,7 +224,7 @@ class TestRetries:
         assert stale.status_code in (400, 409)
         for _ in range(2):
             clock.set(
-                parse((await get_invoice(client, user, invoice["id"]))["next_payment_attempt"])
+                parse_time((await get_invoice(client, user, invoice["id"]))["next_payment_attempt"])
             )
             await collect_due(collector(app))
         final = await get_invoice(client, user, invoice["id"])

@@ -22,6 +22,8 @@ from tests.factories import (
     create_invoice,
     create_project,
     finalize_invoice,
+    get_invoice,
+    parse_time,
     set_billing_details,
 )
 
@@ -44,18 +46,6 @@ def collector(app: Any, providers: Any = None) -> Collector:
     )
 
 
-def parse(timestamp: str) -> datetime:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-
-
-async def get_invoice(
-    client: httpx.AsyncClient, user: dict[str, str], invoice_id: str
-) -> dict[str, Any]:
-    response = await client.get(f"/v1/invoices/{invoice_id}", headers=user)
-    assert response.status_code == 200
-    return dict(response.json())
-
-
 async def make_due(
     client: httpx.AsyncClient,
     admin: dict[str, str],
@@ -73,24 +63,26 @@ class TestRetrySchedule:
         self, app, client, admin, user, clock
     ):
         due = await make_due(client, admin, user)
-        finalized_at = parse(due["finalized_at"])
-        assert parse(due["next_payment_attempt"]) - finalized_at == timedelta(days=1)
+        finalized_at = parse_time(due["finalized_at"])
+        assert parse_time(due["next_payment_attempt"]) - finalized_at == timedelta(days=1)
 
         clock.advance(timedelta(hours=23))
         assert (await collect_due(collector(app))).charged == 0
 
         expected_gaps = [timedelta(days=3), timedelta(days=5)]
         for attempt, gap in enumerate(expected_gaps, start=2):
-            clock.set(parse((await get_invoice(client, user, due["id"]))["next_payment_attempt"]))
+            clock.set(
+                parse_time((await get_invoice(client, user, due["id"]))["next_payment_attempt"])
+            )
             report = await collect_due(collector(app))
             assert (report.charged, report.failed) == (1, 1)
             invoice = await get_invoice(client, user, due["id"])
             assert invoice["status"] == "payment_due"
             assert invoice["attempt_count"] == attempt
-            last = parse(invoice["payment_attempts"][-1]["attempted_at"])
-            assert parse(invoice["next_payment_attempt"]) - last == gap
+            last = parse_time(invoice["payment_attempts"][-1]["attempted_at"])
+            assert parse_time(invoice["next_payment_attempt"]) - last == gap
 
-        clock.set(parse((await get_invoice(client, user, due["id"]))["next_payment_attempt"]))
+        clock.set(parse_time((await get_invoice(client, user, due["id"]))["next_payment_attempt"]))
         assert (await collect_due(collector(app))).charged == 1
         invoice = await get_invoice(client, user, due["id"])
         assert (invoice["status"], invoice["status_label"]) == ("not_paid", "Not paid")
@@ -108,14 +100,14 @@ class TestRetrySchedule:
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 due = await make_due(client, auth(admin=True), auth(ACCOUNT))
-                gap = parse(due["next_payment_attempt"]) - parse(due["finalized_at"])
+                gap = parse_time(due["next_payment_attempt"]) - parse_time(due["finalized_at"])
                 assert gap == timedelta(hours=2)
-                clock.set(parse(due["next_payment_attempt"]))
+                clock.set(parse_time(due["next_payment_attempt"]))
                 await collect_due(collector(custom))
                 after = await get_invoice(client, auth(ACCOUNT), due["id"])
-                last = parse(after["payment_attempts"][-1]["attempted_at"])
-                assert parse(after["next_payment_attempt"]) - last == timedelta(minutes=30)
-                clock.set(parse(after["next_payment_attempt"]))
+                last = parse_time(after["payment_attempts"][-1]["attempted_at"])
+                assert parse_time(after["next_payment_attempt"]) - last == timedelta(minutes=30)
+                clock.set(parse_time(after["next_payment_attempt"]))
                 await collect_due(collector(custom))
                 assert (await get_invoice(client, auth(ACCOUNT), due["id"]))["status"] == "not_paid"
         finally:
@@ -134,7 +126,7 @@ class TestNoCard:
         self, app, client, admin, user, clock
     ):
         due = await make_due(client, admin, user, number=None)
-        clock.set(parse(due["next_payment_attempt"]))
+        clock.set(parse_time(due["next_payment_attempt"]))
         report = await collect_due(collector(app))
         assert (report.charged, report.failed) == (1, 1)
         invoice = await get_invoice(client, user, due["id"])
@@ -177,7 +169,7 @@ class TestFixingAPaymentDue:
         assert invoice["failure_reason"] == "insufficient_funds"
         assert invoice["next_payment_attempt"] == due["next_payment_attempt"]
         # The scheduled retry later uses the current primary card too.
-        clock.set(parse(invoice["next_payment_attempt"]))
+        clock.set(parse_time(invoice["next_payment_attempt"]))
         await collect_due(collector(app))
         after = await get_invoice(client, user, due["id"])
         assert after["payment_attempts"][-1]["card_last4"] == "9995"
@@ -218,7 +210,7 @@ class TestCollectCommand:
         assert "charged 1 invoice(s): 0 paid, 1 declined" in out
         invoice = await get_invoice(client, user, due["id"])
         assert invoice["attempt_count"] == 2
-        assert parse(invoice["next_payment_attempt"]) > datetime.now(UTC) + timedelta(days=2)
+        assert parse_time(invoice["next_payment_attempt"]) > datetime.now(UTC) + timedelta(days=2)
 
     async def test_a_bad_retry_schedule_stops_start_up(self, settings):
         process = billing("collect", settings=settings, BILLING_RETRY_SCHEDULE="1d,soon")
@@ -305,7 +297,7 @@ class TestCrashSafety:
         self, app, client, admin, user, clock
     ):
         due = await make_due(client, admin, user)
-        clock.set(parse(due["next_payment_attempt"]))
+        clock.set(parse_time(due["next_payment_attempt"]))
         keys: list[str] = []
         crashes: list[bool] = []
         plain = app.state.runtime.providers

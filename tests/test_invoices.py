@@ -16,6 +16,7 @@ from tests.factories import (
     create_invoice,
     create_project,
     finalize_invoice,
+    get_invoice,
     invoice_body,
     set_billing_details,
 )
@@ -36,14 +37,6 @@ async def ready(client: httpx.AsyncClient, admin: dict[str, str], user: dict[str
     await create_project(client, admin, ACCOUNT)
     await set_billing_details(client, user)
     await create_card(client, user)
-
-
-async def get_invoice(
-    client: httpx.AsyncClient, user: dict[str, str], invoice_id: str
-) -> dict[str, Any]:
-    response = await client.get(f"/v1/invoices/{invoice_id}", headers=user)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 async def due_invoice(

@@ -9,7 +9,6 @@ import httpx
 import pytest
 import stripe
 
-from app.core.config import Settings
 from tests.factories import create_billed_invoice, create_card
 from tests.three_d_secure import AUTH_ALWAYS, AUTH_ON_SETUP, Frontend
 
@@ -20,16 +19,6 @@ OTHER = "acct_setup_intents_other"
 @pytest.fixture
 def user(auth: Any) -> dict[str, str]:
     return dict(auth(ACCOUNT))
-
-
-@pytest.fixture
-def frontend(
-    client: httpx.AsyncClient,
-    user: dict[str, str],
-    stripe_client: stripe.StripeClient | None,
-    settings: Settings,
-) -> Frontend:
-    return Frontend(client, user, stripe_client, settings.stripe_api_base)
 
 
 async def add_from_intent(

@@ -14,7 +14,6 @@ import httpx
 import pytest
 import stripe
 
-from app.core.config import Settings
 from app.invoices.collection import collect_due
 from tests.test_collection import collector
 from tests.three_d_secure import AUTH_ALWAYS, Frontend, deliver_event
@@ -27,16 +26,6 @@ ACCOUNT = "acct_stripe_3ds"
 @pytest.fixture
 def user(auth: Any) -> dict[str, str]:
     return dict(auth(ACCOUNT))
-
-
-@pytest.fixture
-def frontend(
-    client: httpx.AsyncClient,
-    user: dict[str, str],
-    stripe_api: stripe.StripeClient,
-    settings: Settings,
-) -> Frontend:
-    return Frontend(client, user, stripe_api, settings.stripe_api_base)
 
 
 async def cards(client: httpx.AsyncClient, user: dict[str, str]) -> list[dict[str, Any]]:

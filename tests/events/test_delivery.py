@@ -1,7 +1,7 @@
 """Delivery of events per Standard Webhooks, to a real HTTP endpoint on a loopback port."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,10 +9,7 @@ from standardwebhooks import Webhook
 
 from app.events.delivery import deliver_due
 from tests.events.helpers import create_endpoint, emit
-
-
-def parse(timestamp: str) -> datetime:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+from tests.factories import parse_time
 
 
 async def event_detail(client: Any, admin: dict[str, str], event_id: str) -> dict[str, Any]:
@@ -105,10 +102,12 @@ class TestRetries:
             [delivery] = (await event_detail(client, admin, event_id))["deliveries"]
             assert (delivery["outcome"], delivery["attempt_count"]) == ("pending", attempt)
             assert (delivery["status_code"], delivery["attempts"][-1]["error"]) == (500, "HTTP 500")
-            assert parse(delivery["next_attempt"]) - parse(delivery["attempted_at"]) == gap
+            assert (
+                parse_time(delivery["next_attempt"]) - parse_time(delivery["attempted_at"]) == gap
+            )
             clock.advance(gap - timedelta(seconds=2))
             assert (await deliver_due(deliverer)).attempted == 0  # not due yet
-            clock.set(parse(delivery["next_attempt"]))
+            clock.set(parse_time(delivery["next_attempt"]))
 
         assert (await deliver_due(deliverer)).failed == 1
         [delivery] = (await event_detail(client, admin, event_id))["deliveries"]

@@ -18,6 +18,7 @@ from tests.factories import (
     create_invoice,
     create_project,
     finalize_invoice,
+    parse_time,
     set_billing_details,
 )
 from tests.test_collection import collector
@@ -44,10 +45,6 @@ async def events_of(
 
 def types(events: list[dict[str, Any]]) -> list[str]:
     return [event["type"] for event in events]
-
-
-def parse(timestamp: str) -> datetime:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
 
 
 class TestCardEvents:
@@ -106,7 +103,7 @@ class TestInvoiceEvents:
         assert declined.status_code == 402
         for _ in range(3):
             shown = (await client.get(f"/v1/invoices/{due['id']}", headers=user)).json()
-            clock.set(parse(shown["next_payment_attempt"]))
+            clock.set(parse_time(shown["next_payment_attempt"]))
             await collect_due(collector(app))
 
         events = [e for e in await events_of(client, admin) if e["type"].startswith("invoice.")]
