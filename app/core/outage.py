@@ -75,6 +75,11 @@ async def _outage_handler(_request: Request, error: Exception) -> JSONResponse:
         _first_line(error),
         extra={"error_type": type(error).__name__},
     )
+    return outage_response()
+
+
+def outage_response() -> JSONResponse:
+    """The answer while the database cannot be reached: 503 with `Retry-After`."""
     return render(ServiceUnavailable("The database is not reachable; retry later."))
 
 

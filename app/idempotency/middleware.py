@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from functools import partial
 
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.auth import decode_token
-from app.core.errors import BillingError, ServiceUnavailable, Unauthenticated, render
-from app.core.outage import database_unavailable
+from app.core.errors import BillingError, Unauthenticated, render
+from app.core.limits import MAX_BODY_BYTES
+from app.core.outage import database_unavailable, outage_response
 from app.core.request_context import reset_idempotency_key, set_idempotency_key
 from app.core.runtime import Runtime
 from app.idempotency.errors import invalid_key
@@ -33,8 +33,6 @@ logger = logging.getLogger("billing.idempotency")
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _KEY = re.compile(r"[\x20-\x7e]{1,255}")
-# A body larger than this is not the API's (its limit answers 413): it passes through.
-MAX_BODY = 64 * 1024
 PLATFORM = "platform"
 # Answers that are not kept: the client may retry with the same key (a 429 after its
 # Retry-After, a 5xx at once).
@@ -98,7 +96,7 @@ class IdempotencyMiddleware:
                 logger.warning("the idempotency key could not be claimed: database unavailable")
             else:
                 logger.exception("the idempotency key could not be claimed")
-            await _unavailable()(scope, receive, send)
+            await outage_response()(scope, receive, send)
             return
         if stored is not None:
             await _replay(stored, send)
@@ -182,7 +180,7 @@ class _Recorder:
 
 class _Body(Enum):
     WHOLE = "whole"
-    # Past MAX_BODY: passed on as it is, for the app's own limit to refuse.
+    # Past MAX_BODY_BYTES: passed on as it is, for the body limit to refuse (413).
     TOO_LARGE = "too_large"
     # The client went away before sending it all.
     GONE = "gone"
@@ -198,7 +196,7 @@ async def _read_body(receive: Receive) -> tuple[list[bytes], _Body]:
         chunk = message.get("body", b"")
         chunks.append(chunk)
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > MAX_BODY_BYTES:
             return chunks, _Body.TOO_LARGE
         if not message.get("more_body", False):
             return chunks, _Body.WHOLE
@@ -224,9 +222,3 @@ async def _replay(stored: StoredResponse, send: Send) -> None:
     headers.append((b"idempotent-replayed", b"true"))
     await send({"type": "http.response.start", "status": stored.status, "headers": headers})
     await send({"type": "http.response.body", "body": stored.body})
-
-
-def _unavailable() -> JSONResponse:
-    response = render(ServiceUnavailable("The service cannot reach its database; retry shortly."))
-    response.headers.setdefault("Retry-After", "5")
-    return response
