@@ -22,7 +22,7 @@ async def admit_card_add(
     session: AsyncSession, account_id: str, now: datetime, limit: RateLimit
 ) -> None:
     """Count this attempt and commit it, or refuse it (429) if the window is full."""
-    account = await accounts.lock(session, account_id)
+    await accounts.lock(session, account_id)
     since = now - limit.period
     recent = await repository.recent_add_attempts(session, account_id, since, limit.count)
     if len(recent) >= limit.count:
@@ -34,9 +34,9 @@ async def admit_card_add(
             "retry after the time in Retry-After.",
         )
     await repository.record_add_attempt(session, account_id, now, forget_before=since)
+    # The lock goes with the commit; the card's own change takes it again (`for_update`
+    # reads the row afresh).
     await commit(session)
-    # The lock went with the commit: the card's own change takes it again, on a fresh read.
-    session.expunge(account)
 
 
 def _period(period: timedelta) -> str:
