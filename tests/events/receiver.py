@@ -30,6 +30,7 @@ class Receiver:
         # Set as soon as a request has been recorded.
         self.arrived = threading.Event()
         self._lock = threading.Lock()
+        self._recorded = threading.Condition(self._lock)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,6 +44,7 @@ class Receiver:
                         Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     status = receiver.script.popleft() if receiver.script else receiver.status
+                    receiver._recorded.notify_all()
                 receiver.arrived.set()
                 receiver.release.wait(timeout=30)
                 try:
@@ -73,6 +75,11 @@ class Receiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/billing"
+
+    def wait_for(self, count: int, timeout: float = 30) -> bool:
+        """Wait until `count` requests in all have been recorded."""
+        with self._recorded:
+            return self._recorded.wait_for(lambda: len(self.received) >= count, timeout)
 
     def ids(self) -> list[str]:
         with self._lock:
