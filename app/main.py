@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
@@ -16,7 +16,7 @@ from app.cards.router import router as cards_router
 from app.core.clock import Clock
 from app.core.config import ProviderName, Settings, get_settings
 from app.core.errors import PROBLEM_JSON, install_error_handlers
-from app.core.limits import RequestLimitsMiddleware, refuse_control_characters_in_path
+from app.core.limits import RequestLimitsMiddleware
 from app.core.middleware import RequestMiddleware
 from app.core.openapi import document_body_errors
 from app.core.outage import install_outage_handlers
@@ -104,7 +104,9 @@ def create_app(
         # own pages load Swagger UI and ReDoc from a CDN.
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(refuse_control_characters_in_path)],
+        # FastAPI's OpenTelemetry hooks ask on every request whether a provider is configured;
+        # the service exports Prometheus metrics and logs of its own (app/core/metrics.py).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_api_docs(app, app.openapi_url or "/openapi.json")
     app.state.runtime = runtime

@@ -1,7 +1,5 @@
 """HTTP for billing details: the account's default and a project's override."""
 
-from fastapi import APIRouter
-
 from app.accounts.dependencies import CurrentAccount
 from app.billing_details import service
 from app.billing_details.schemas import (
@@ -13,18 +11,14 @@ from app.billing_details.schemas import (
 from app.core.auth import AUTH_ERRORS
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
-from app.core.routing import DocumentedRoute
+from app.core.routing import BillingRouter
 from app.core.runtime import ClockDep
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS
 from app.projects.errors import ProjectNotFound
 
-router = APIRouter(
-    prefix="/v1/billing-details", tags=["billing details"], route_class=DocumentedRoute
-)
-project_router = APIRouter(
-    prefix="/v1/projects", tags=["billing details"], route_class=DocumentedRoute
-)
+router = BillingRouter(prefix="/v1/billing-details", tags=["billing details"])
+project_router = BillingRouter(prefix="/v1/projects", tags=["billing details"])
 
 
 @router.get(

@@ -1,6 +1,6 @@
 """HTTP for cards: translate requests into one service call each."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.accounts.dependencies import CurrentAccount, ReadAccount
 from app.cards import service, setup_intents
@@ -16,15 +16,15 @@ from app.cards.errors import (
 )
 from app.cards.schemas import Card, CardCreate, CardList, SetupIntent
 from app.core.auth import AUTH_ERRORS
-from app.core.db import ReadConnDep, SessionDep
+from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.responses import json_response
-from app.core.routing import DocumentedRoute
+from app.core.routing import BillingRouter
 from app.core.runtime import ClockDep, SettingsDep
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined, PaymentMethodNotFound
 
-router = APIRouter(prefix="/v1/cards", tags=["cards"], route_class=DocumentedRoute)
+router = BillingRouter(prefix="/v1/cards", tags=["cards"])
 
 
 @router.get(
@@ -32,15 +32,17 @@ router = APIRouter(prefix="/v1/cards", tags=["cards"], route_class=DocumentedRou
     response_model=CardList,
     responses=error_responses(*AUTH_ERRORS),
 )
-async def list_cards(connection: ReadConnDep, account_id: ReadAccount, clock: ClockDep) -> Response:
+async def list_cards(read: ReadAccount) -> Response:
     """List the account's cards
 
     Primary card first, then newest first. An account has at most 10 cards.
     """
-    cards = await service.list_cards(connection, account_id)
-    now = clock.now()
+    async with read.connect() as connection:
+        cards = await service.list_cards(connection, read.account_id)
     return json_response(
-        CardList(data=[Card.build(card, now) for card in cards], has_more=False, next_cursor=None)
+        CardList(
+            data=[Card.build(card, read.now) for card in cards], has_more=False, next_cursor=None
+        )
     )
 
 

@@ -204,18 +204,3 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function" commits before the response is sent, so a failed commit is never
 # reported to the client as a success.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
-async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A connection for a GET or HEAD route whose repositories read with SQLAlchemy Core.
-
-    No ORM session, no unit of work and, on PostgreSQL, no transaction to begin or commit:
-    what a hot read path needs and nothing more. Nothing written through it is kept unless
-    committed explicitly (as the first sight of an account is). Not for changes.
-    """
-    async with runtime_of(request).read_engine.connect() as connection:
-        yield connection
-
-
-# Released as soon as the route returns, before the response is sent.
-ReadConnDep = Annotated[AsyncConnection, Depends(get_read_connection, scope="function")]

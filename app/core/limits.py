@@ -8,11 +8,10 @@ so the body is never held whole.
 
 import re
 
-from fastapi import Request
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import FieldProblem, PayloadTooLarge, ValidationFailed, render
+from app.core.errors import PayloadTooLarge, render
 
 MAX_BODY_BYTES = 64 * 1024
 _TOO_LARGE = f"The body is over {MAX_BODY_BYTES // 1024} KiB."
@@ -89,15 +88,3 @@ class RequestLimitsMiddleware:
             if started:
                 raise
             await render(PayloadTooLarge(_TOO_LARGE))(scope, receive, send)
-
-
-async def refuse_control_characters_in_path(request: Request) -> None:
-    """A dependency of every route: path parameters are text fields too (422, never a 500
-    from PostgreSQL, which cannot store NUL). Query parameters have their own types."""
-    problems = [
-        FieldProblem(field=name, message="Text must not contain control characters", type="invalid")
-        for name, value in request.path_params.items()
-        if isinstance(value, str) and CONTROL_CHARACTERS.search(value)
-    ]
-    if problems:
-        raise ValidationFailed(problems)

@@ -2,13 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.core.auth import ADMIN_ERRORS, AdminScope
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit
-from app.core.routing import DocumentedRoute
+from app.core.routing import BillingRouter
 from app.core.runtime import ClockDep, SettingsDep
 from app.core.schemas import PlatformId
 from app.events import service
@@ -28,7 +28,7 @@ from app.events.types import EventType
 from app.models.event import Event as EventModel
 from app.models.event import WebhookDelivery
 
-router = APIRouter(prefix="/v1/admin", tags=["events"], route_class=DocumentedRoute)
+router = BillingRouter(prefix="/v1/admin", tags=["events"])
 
 
 async def get_secret_box(settings: SettingsDep) -> SecretBox:

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
@@ -13,11 +13,11 @@ from app.accounts.dependencies import CurrentAccount, ReadAccount
 from app.billing_details.errors import BillingDetailsIncomplete
 from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope
 from app.core.config import Settings
-from app.core.db import ReadConnDep, SessionDep
+from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit, paginate
 from app.core.responses import json_response
-from app.core.routing import DocumentedRoute
+from app.core.routing import BillingRouter
 from app.core.runtime import ClockDep, RuntimeDep, SettingsDep
 from app.core.schemas import PLATFORM_ID_PATTERN, InputDatetime
 from app.invoices import export, paying, service
@@ -40,8 +40,8 @@ from app.payments.dependencies import ProviderDep
 from app.payments.errors import PROVIDER_ERRORS, CardDeclined
 from app.projects.errors import ProjectNotFound
 
-router = APIRouter(prefix="/v1", tags=["invoices"], route_class=DocumentedRoute)
-admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=DocumentedRoute)
+router = BillingRouter(prefix="/v1", tags=["invoices"])
+admin_router = BillingRouter(prefix="/v1/admin", tags=["admin"])
 
 
 async def invoice_filters(
@@ -80,8 +80,7 @@ def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
     responses=error_responses(*AUTH_ERRORS),
 )
 async def list_invoices(
-    connection: ReadConnDep,
-    account_id: ReadAccount,
+    read: ReadAccount,
     filters: Filters,
     limit: Limit = 20,
     cursor: CursorParam = None,
@@ -97,7 +96,8 @@ async def list_invoices(
         created_gte=filters.created_gte,
         created_lt=filters.created_lt,
     )
-    invoices = await service.list_invoices(connection, account_id, scoped, limit, cursor)
+    async with read.connect() as connection:
+        invoices = await service.list_invoices(connection, read.account_id, scoped, limit, cursor)
     return _page(invoices, limit)
 
 
@@ -198,10 +198,9 @@ async def export_project_invoices(
     response_model=Invoice,
     responses=error_responses(*AUTH_ERRORS, InvoiceNotFound),
 )
-async def get_invoice(
-    invoice_id: str, connection: ReadConnDep, account_id: ReadAccount
-) -> Response:
-    detail = await service.get_invoice(connection, account_id, invoice_id)
+async def get_invoice(invoice_id: str, read: ReadAccount) -> Response:
+    async with read.connect() as connection:
+        detail = await service.get_invoice(connection, read.account_id, invoice_id)
     return json_response(Invoice.from_rows(detail.invoice, detail.attempts, detail.lines))
 
 

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -11,11 +11,11 @@ from sqlalchemy import text
 from app.core.errors import ServiceUnavailable
 from app.core.metrics import exposition
 from app.core.openapi import error_responses
-from app.core.routing import DocumentedRoute
+from app.core.routing import BillingRouter
 from app.core.runtime import RuntimeDep
 from app.events.metrics import measure_queue
 
-router = APIRouter(tags=["operations"], route_class=DocumentedRoute)
+router = BillingRouter(tags=["operations"])
 logger = logging.getLogger("billing.ops")
 
 READINESS_TIMEOUT_SECONDS = 2.0

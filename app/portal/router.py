@@ -4,16 +4,16 @@ from importlib.resources import files
 from pathlib import Path
 
 import pycountry
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.billing_details.service import STATE_REQUIRED
 from app.core.config import ProviderName
-from app.core.routing import DocumentedRoute
+from app.core.routing import BillingRouter
 from app.core.runtime import SettingsDep
 from app.portal.schemas import Country, PortalConfig
 
-router = APIRouter(prefix="/v1/portal", tags=["portal"], route_class=DocumentedRoute)
+router = BillingRouter(prefix="/v1/portal", tags=["portal"])
 
 # Shipped inside the package (see pyproject's package-data), so `pip install` serves them.
 STATIC_DIR = Path(str(files("app.portal") / "static"))

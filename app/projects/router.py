@@ -1,13 +1,13 @@
 """HTTP for projects: the platform registers them, accounts list their own."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.accounts.dependencies import CurrentAccount
 from app.core.auth import ADMIN_ERRORS, AUTH_ERRORS, AdminScope
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit
-from app.core.routing import DocumentedRoute
+from app.core.routing import BillingRouter
 from app.core.runtime import ClockDep
 from app.projects import service
 from app.projects.errors import ProjectNotFound
@@ -19,8 +19,8 @@ from app.projects.schemas import (
     ProjectUpsert,
 )
 
-router = APIRouter(prefix="/v1/projects", tags=["projects"], route_class=DocumentedRoute)
-admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=DocumentedRoute)
+router = BillingRouter(prefix="/v1/projects", tags=["projects"])
+admin_router = BillingRouter(prefix="/v1/admin", tags=["admin"])
 
 
 @router.get(

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.accounts.dependencies import CurrentAccount
 from app.cards.errors import SetupIntentNotFound
@@ -7,7 +7,7 @@ from app.core.auth import AUTH_ERRORS
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.openapi import error_responses
-from app.core.routing import DocumentedRoute
+from app.core.routing import BillingRouter
 from app.core.runtime import ClockDep, SettingsDep
 from app.payments.errors import CardDeclined, PaymentMethodNotFound
 from app.sandbox import intents, payment_challenges, service
@@ -24,7 +24,7 @@ from app.sandbox.schemas import (
     SandboxSetupConfirm,
 )
 
-router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], route_class=DocumentedRoute)
+router = BillingRouter(prefix="/v1/sandbox", tags=["sandbox"])
 
 
 @router.post(

@@ -2,19 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import Header, Request
 
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.core.openapi import error_responses
-from app.core.routing import DocumentedRoute
+from app.core.routing import BillingRouter
 from app.core.runtime import ClockDep, SettingsDep
 from app.payments.dependencies import ProviderDep
 from app.payments.errors import InvalidSignature
 from app.webhooks import service
 from app.webhooks.schemas import WebhookReceipt
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=DocumentedRoute)
+router = BillingRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
 @router.post(
