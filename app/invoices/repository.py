@@ -6,7 +6,22 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, Row, Select, bindparam, exists, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Exists,
+    Integer,
+    Row,
+    Select,
+    bindparam,
+    cast,
+    exists,
+    literal_column,
+    null,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -162,24 +177,44 @@ async def list_page(
 
 _lines = InvoiceLine.__table__.c
 _attempts = PaymentAttempt.__table__.c
-# An invoice as `GET /v1/invoices/{id}` shows it, in two statements built once: the summary
-# with its payment attempts joined (an invoice has a few; one row if it has none), then its
-# lines (up to hundreds, so not multiplied by a join).
+_LINE_COLUMNS = ("description", "quantity", "unit_amount", "amount")
 # What `schemas.PaymentAttempt` shows, and what `schemas.next_action` reads.
 _ATTEMPT_COLUMNS = (
     "attempted_at", "card_last4", "outcome", "decline_code", "provider_payment_id", "client_secret"
 )  # fmt: skip
-_DETAIL: Select[Any] = (
-    select(*SUMMARY_COLUMNS, *(_attempts[name] for name in _ATTEMPT_COLUMNS))
-    .select_from(Invoice.__table__.outerjoin(PaymentAttempt.__table__))
-    .where(_invoices.account_id == bindparam("account_id"), _invoices.id == bindparam("id"))
-    .order_by(_attempts.id)
+_SUMMARY, _LINE, _ATTEMPT = 0, 1, 2
+
+
+def _detail_branch(kind: int, order: Any, shown: dict[str, Any]) -> Select[Any]:
+    """One part of the detail's UNION ALL: every part has every column, in one order; those
+    another part shows are NULLs cast to the column's type (PostgreSQL resolves a UNION's
+    types part by part, and would take an untyped NULL for text)."""
+    every = (*SUMMARY_COLUMNS, *(_lines[name] for name in _LINE_COLUMNS))
+    every = (*every, *(_attempts[name] for name in _ATTEMPT_COLUMNS))
+    return select(
+        literal_column(str(kind)).label("kind"),
+        cast(order, Integer).label("seq"),
+        *(shown.get(column.name, cast(null(), column.type)).label(column.name) for column in every),
+    )
+
+
+_OWNED = exists().where(
+    _invoices.id == bindparam("id"), _invoices.account_id == bindparam("account_id")
 )
-_LINES: Select[Any] = (
-    select(_lines.description, _lines.quantity, _lines.unit_amount, _lines.amount)
-    .where(_lines.invoice_id == bindparam("id"))
-    .order_by(_lines.position)
-)
+# An invoice as `GET /v1/invoices/{id}` shows it, in one statement built once: the summary
+# row, then its lines, then its payment attempts, each in order. The summary columns come
+# once, not repeated on every line (an invoice may have hundreds).
+_DETAIL: CompoundSelect[Any] = union_all(
+    _detail_branch(_SUMMARY, null(), {column.name: column for column in SUMMARY_COLUMNS}).where(
+        _invoices.id == bindparam("id"), _invoices.account_id == bindparam("account_id")
+    ),
+    _detail_branch(_LINE, _lines.position, {name: _lines[name] for name in _LINE_COLUMNS}).where(
+        _lines.invoice_id == bindparam("id"), _OWNED
+    ),
+    _detail_branch(
+        _ATTEMPT, _attempts.id, {name: _attempts[name] for name in _ATTEMPT_COLUMNS}
+    ).where(_attempts.invoice_id == bindparam("id"), _OWNED),
+).order_by(literal_column("kind"), literal_column("seq"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +231,13 @@ async def get_detail(
 ) -> InvoiceDetail | None:
     params = {"account_id": account_id, "id": invoice_id}
     rows: Sequence[Row[Any]] = (await connection.execute(_DETAIL, params)).all()
-    if not rows:
+    if not rows or rows[0].kind != _SUMMARY:
         return None
-    lines: Sequence[Row[Any]] = (await connection.execute(_LINES, {"id": invoice_id})).all()
-    # The summary columns repeat on every joined row; an attempt always has an outcome.
-    attempts = [row for row in rows if row.outcome is not None]
-    return InvoiceDetail(invoice=rows[0], attempts=attempts, lines=lines)
+    return InvoiceDetail(
+        invoice=rows[0],
+        attempts=[row for row in rows if row.kind == _ATTEMPT],
+        lines=[row for row in rows if row.kind == _LINE],
+    )
 
 
 async def add_attempt(session: AsyncSession, attempt: PaymentAttempt) -> None:
