@@ -38,13 +38,15 @@ async def get(session: AsyncSession, account_id: str) -> Account | None:
     return await session.get(Account, account_id)
 
 
+_LOCK = for_update(select(Account).where(Account.id == bindparam("account_id")))
+
+
 async def lock(session: AsyncSession, account_id: str) -> Account:
     """Take the account's row lock: card changes of one account run one at a time.
 
     On SQLite the whole transaction already holds the database write lock (BEGIN IMMEDIATE).
     """
-    result = await session.execute(for_update(select(Account).where(Account.id == account_id)))
-    return result.scalar_one()
+    return (await session.execute(_LOCK, {"account_id": account_id})).scalar_one()
 
 
 async def take_invoice_number(session: AsyncSession, account_id: str) -> tuple[str, int]:

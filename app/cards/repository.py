@@ -44,17 +44,18 @@ async def get(session: AsyncSession, account_id: str, card_id: str) -> Card | No
     return result.scalar_one_or_none()
 
 
+_WITH_DUE: Select[Card, bool] = select(Card, payment_due_exists(_cards.account_id)).where(
+    Card.account_id == bindparam("account_id"), Card.id == bindparam("card_id")
+)
+
+
 async def get_with_due(
     session: AsyncSession, account_id: str, card_id: str
 ) -> tuple[Card, bool] | None:
     """The account's card, and whether the account has `payment_due` invoices for a new
     primary card to pay, in one statement."""
-    result = await session.execute(
-        select(Card, payment_due_exists(_cards.account_id)).where(
-            Card.account_id == account_id, Card.id == card_id
-        )
-    )
-    row = result.one_or_none()
+    params = {"account_id": account_id, "card_id": card_id}
+    row = (await session.execute(_WITH_DUE, params)).one_or_none()
     return None if row is None else (row[0], bool(row[1]))
 
 
@@ -94,18 +95,26 @@ async def add(session: AsyncSession, card: Card) -> None:
     await session.flush()
 
 
+_CLEAR_PRIMARY = (
+    update(Card)
+    .where(
+        Card.account_id == bindparam("of_account"),
+        Card.is_primary.is_(True),
+        Card.id != bindparam("except_card"),
+    )
+    .values(is_primary=False)
+    .execution_options(synchronize_session="fetch")
+)
+
+
 async def make_primary(session: AsyncSession, card: Card) -> None:
     """Move the primary flag to `card`.
 
     The old primary is cleared first, in its own statement, so the partial unique index
     never sees two primaries at once.
     """
-    await session.execute(
-        update(Card)
-        .where(Card.account_id == card.account_id, Card.is_primary.is_(True), Card.id != card.id)
-        .values(is_primary=False)
-        .execution_options(synchronize_session="fetch")
-    )
+    params = {"of_account": card.account_id, "except_card": card.id}
+    await session.execute(_CLEAR_PRIMARY, params)
     card.is_primary = True
     await session.flush()
 

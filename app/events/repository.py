@@ -71,9 +71,12 @@ async def remove_endpoint(session: AsyncSession, endpoint_id: str) -> bool:
     return result.first() is not None
 
 
+_ALL_ENDPOINTS = select(WebhookEndpoint)
+
+
 async def all_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
     """Every endpoint: a platform has a handful, and each new event is matched against them."""
-    return list((await session.execute(select(WebhookEndpoint))).scalars())
+    return list((await session.execute(_ALL_ENDPOINTS)).scalars())
 
 
 async def list_endpoints(
