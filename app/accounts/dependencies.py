@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts import service
-from app.core.auth import AccountPrincipalDep
+from app.core.auth import AccountBearerPrincipal, AccountPrincipalDep, bearer_scheme
 from app.core.db import SessionDep, after_commit
 from app.core.request_context import set_account_id
 from app.core.runtime import runtime_of
@@ -47,27 +47,30 @@ class AccountRead:
     connect: Callable[[], AsyncConnection]
 
 
-async def get_account_read(principal: AccountPrincipalDep, request: Request) -> AccountRead:
-    """`CurrentAccount` for routes that read with SQLAlchemy Core, in one plain dependency.
+class AccountReader(AccountBearerPrincipal):
+    """`CurrentAccount` for routes that read with SQLAlchemy Core: the account bearer scheme
+    itself, which verifies the token, then hands over an `AccountRead`.
 
     A known account costs no statement; on its first sight the account is created and
     committed at once: the route reads, so there is no later change to wait for. The route
     opens its own connection (no ORM session, no unit of work and, on PostgreSQL, no
-    transaction) and closes it before the response is written. One dependency rather than
-    three (connection, account, clock), and not a generator: FastAPI solves each dependency
-    on every request, and a generator's clean-up costs more than the rest of it.
+    transaction) and closes it before the response is written. One dependency for the token,
+    the account, the connection and the clock, and not a generator: FastAPI solves each
+    dependency on every request, and a generator's clean-up costs more than the rest of it.
     """
-    account_id = principal.subject
-    runtime = runtime_of(request)
-    engine = runtime.read_engine
-    known = runtime.known_accounts
-    if account_id not in known:
-        async with engine.connect() as connection:
-            await service.ensure_account(connection, account_id, runtime.clock.now())
-            await connection.commit()
-        known.add(account_id)
-    set_account_id(account_id)
-    return AccountRead(account_id, runtime.clock.now(), engine.connect)
+
+    async def __call__(self, request: Request) -> AccountRead:  # type: ignore[override]
+        account_id = (await super().__call__(request)).subject
+        runtime = runtime_of(request)
+        engine = runtime.read_engine
+        known = runtime.known_accounts
+        if account_id not in known:
+            async with engine.connect() as connection:
+                await service.ensure_account(connection, account_id, runtime.clock.now())
+                await connection.commit()
+            known.add(account_id)
+        set_account_id(account_id)
+        return AccountRead(account_id, runtime.clock.now(), engine.connect)
 
 
-ReadAccount = Annotated[AccountRead, Depends(get_account_read)]
+ReadAccount = Annotated[AccountRead, Depends(bearer_scheme(AccountReader))]

@@ -106,8 +106,8 @@ class AccountBearerPrincipal(BearerPrincipal):
         return principal
 
 
-def _scheme(kind: type[_Bearer]) -> _Bearer:
-    # Both are the one security scheme of the OpenAPI document.
+def bearer_scheme(kind: type[_Bearer]) -> _Bearer:
+    """The dependency of a bearer scheme: all kinds are the one scheme of the OpenAPI document."""
     return kind(
         auto_error=False,
         bearerFormat="JWT",
@@ -116,8 +116,8 @@ def _scheme(kind: type[_Bearer]) -> _Bearer:
     )
 
 
-get_principal = _scheme(BearerPrincipal)
-get_account_principal = _scheme(AccountBearerPrincipal)
+get_principal = bearer_scheme(BearerPrincipal)
+get_account_principal = bearer_scheme(AccountBearerPrincipal)
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 AccountPrincipalDep = Annotated[Principal, Depends(get_account_principal)]
 

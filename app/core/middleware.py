@@ -1,8 +1,8 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs throughput on every request)."""
 
 import re
+import secrets
 import time
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,7 +35,8 @@ class RequestMiddleware:
                 if _CLIENT_ID.fullmatch(candidate):
                     request_id = candidate
                 break
-        request_id = request_id or uuid.uuid4().hex
+        # 32 random hex digits, like uuid4().hex, at a fraction of its cost.
+        request_id = request_id or secrets.token_hex(16)
         set_request_id(request_id)
         set_account_id(None)
         scope.setdefault("state", {})["request_id"] = request_id
