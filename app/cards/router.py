@@ -39,11 +39,7 @@ async def list_cards(read: ReadAccount) -> Response:
     """
     async with read.connect() as connection:
         cards = await service.list_cards(connection, read.account_id)
-    return json_response(
-        CardList(
-            data=[Card.build(card, read.now) for card in cards], has_more=False, next_cursor=None
-        )
-    )
+    return json_response(CardList.build(cards, read.now))
 
 
 @router.post(

@@ -1,5 +1,6 @@
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from pydantic import Field, model_validator
 
@@ -94,17 +95,27 @@ class Card(PublicCard):
     )
     created_at: UtcDatetime
 
+    @staticmethod
+    def fields(card: CardFields, now: datetime) -> dict[str, Any]:
+        """The card as the API shows it at `now`, before validation."""
+        return {
+            "id": card.id,
+            **card_facts(card),
+            "is_primary": card.is_primary,
+            "is_expired": is_expired(card.exp_year, card.exp_month, now),
+            "is_expiring_soon": is_expiring_soon(card.exp_year, card.exp_month, now),
+            "created_at": card.created_at,
+        }
+
     @classmethod
     def build(cls, card: CardFields, now: datetime) -> "Card":
-        return cls(
-            id=card.id,
-            **card_facts(card),
-            is_primary=card.is_primary,
-            is_expired=is_expired(card.exp_year, card.exp_month, now),
-            is_expiring_soon=is_expiring_soon(card.exp_year, card.exp_month, now),
-            created_at=card.created_at,
-        )
+        return cls.model_validate(cls.fields(card, now))
 
 
 class CardList(Page[Card]):
     """An account's cards (at most 10, so always one page): primary first, then newest."""
+
+    @classmethod
+    def build(cls, cards: Sequence[CardFields], now: datetime) -> Self:
+        """All of them, validated in one call."""
+        return cls.of([Card.fields(card, now) for card in cards], False, None)

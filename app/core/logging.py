@@ -76,9 +76,9 @@ class RedactingFilter(logging.Filter):
             message = str(record.msg)
         record.msg = redact(message)
         record.args = None
-        for key, value in list(vars(record).items()):
-            if key not in _RECORD_FIELDS:
-                setattr(record, key, _redact_value(value))
+        fields = vars(record)
+        for key in fields.keys() - _RECORD_FIELDS:
+            fields[key] = _redact_value(fields[key])
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -86,6 +86,11 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+# `json.dumps(entry, default=str, ensure_ascii=False)`, without re-reading its options on
+# every line (the access log writes one a request).
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
 class JsonFormatter(logging.Formatter):
@@ -107,7 +112,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str, stream: TextIO | None = None) -> None:
