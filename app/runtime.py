@@ -4,6 +4,7 @@ Only `app.main` and `app.cli` import this module; everything else receives what 
 """
 
 from functools import partial
+from typing import Any
 
 from app.core.clock import Clock, SystemClock
 from app.core.config import ProviderName, Settings
@@ -14,7 +15,7 @@ from app.events.secrets import SecretBox
 from app.events.sender import WebhookSender
 from app.invoices.collection import Collector
 from app.invoices.retry import RetryPolicy
-from app.payments.provider import ProviderFactory
+from app.payments.provider import PaymentProvider, ProviderFactory
 from app.sandbox.provider import SandboxProvider
 
 
@@ -22,12 +23,12 @@ def build_runtime(
     settings: Settings,
     clock: Clock | None = None,
     provider_factory: ProviderFactory | None = None,
-) -> Runtime:
+) -> Runtime[PaymentProvider]:
     """Everything a process shares; `provider_factory` replaces the configured provider."""
     clock = clock or SystemClock()
     engine = create_engine(settings)
     read_engine = create_read_engine(engine, settings)
-    runtime = Runtime(
+    runtime = Runtime[PaymentProvider](
         settings=settings,
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
@@ -46,7 +47,7 @@ def build_runtime(
     return runtime
 
 
-def build_collector(runtime: Runtime) -> Collector:
+def build_collector(runtime: Runtime[PaymentProvider]) -> Collector:
     """The payment collection worker's view of the runtime."""
     return Collector(
         runtime.sessionmaker,
@@ -56,7 +57,7 @@ def build_collector(runtime: Runtime) -> Collector:
     )
 
 
-def build_deliverer(runtime: Runtime) -> Deliverer:
+def build_deliverer(runtime: Runtime[Any]) -> Deliverer:
     """The webhook delivery worker's view of the runtime; the caller closes its sender."""
     return Deliverer(
         sessionmaker=runtime.sessionmaker,

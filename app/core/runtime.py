@@ -7,7 +7,7 @@ dependencies made from it here and beside the session and the provider.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.known_ids import KnownIds
-from app.payments.provider import ProviderFactory
+
+# The payment provider's interface, which the payments domain defines: core names it only as
+# a type parameter (`Runtime[PaymentProvider]`, made by `app.runtime`), so it imports no domain.
+Provider = TypeVar("Provider")
 
 
 @dataclass
-class Runtime:
+class Runtime(Generic[Provider]):
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -28,7 +31,8 @@ class Runtime:
     # The engine GET and HEAD requests read through: on PostgreSQL, without a transaction.
     read_engine: AsyncEngine
     clock: Clock
-    providers: ProviderFactory
+    # A provider for a session (the sandbox keeps its state in the session's database).
+    providers: Callable[[AsyncSession], Provider]
     # Released by `close`: e.g. the Stripe client's HTTP connection pool.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     known_accounts: KnownIds = field(default_factory=KnownIds)
@@ -39,7 +43,7 @@ class Runtime:
         await self.engine.dispose()
 
 
-def runtime_of(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime[Any]:
     """The app's runtime. For dependencies: each `RuntimeDep` a dependency declares is one more
     node FastAPI solves on every request, so the ones on every route read it here instead."""
     runtime = request.app.state.runtime
@@ -47,11 +51,11 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-async def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime[Any]:
     return runtime_of(request)
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime[Any], Depends(get_runtime)]
 
 
 async def get_settings_dep(request: Request) -> Settings:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from functools import partial
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,7 +48,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, runtime: Runtime[Any]) -> None:
         self.app = app
         self.store = IdempotencyStore(runtime.sessionmaker, runtime.clock)
         self.jwt_key = runtime.settings.jwt_key
