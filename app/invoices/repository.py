@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     Row,
     Select,
+    and_,
     bindparam,
     cast,
     exists,
@@ -198,15 +199,17 @@ def _detail_branch(kind: int, order: Any, shown: dict[str, Any]) -> Select[Any]:
     )
 
 
-_OWNED = exists().where(
+_THE_INVOICE = and_(
     _invoices.id == bindparam("id"), _invoices.account_id == bindparam("account_id")
 )
+# Lines and attempts are read only if the invoice is the caller's (checked once, not per row).
+_OWNED = exists().where(_THE_INVOICE)
 # An invoice as `GET /v1/invoices/{id}` shows it, in one statement built once: the summary
 # row, then its lines, then its payment attempts, each in order. The summary columns come
 # once, not repeated on every line (an invoice may have hundreds).
 _DETAIL: CompoundSelect[Any] = union_all(
     _detail_branch(_SUMMARY, null(), {column.name: column for column in SUMMARY_COLUMNS}).where(
-        _invoices.id == bindparam("id"), _invoices.account_id == bindparam("account_id")
+        _THE_INVOICE
     ),
     _detail_branch(_LINE, _lines.position, {name: _lines[name] for name in _LINE_COLUMNS}).where(
         _lines.invoice_id == bindparam("id"), _OWNED
