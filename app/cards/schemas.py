@@ -7,26 +7,15 @@ from pydantic import Field, model_validator
 from app.core.pagination import Page
 from app.core.schemas import InputSchema, Schema, UtcDatetime
 from app.payments.card_expiry import is_expired, is_expiring_soon
-from app.payments.provider import SetupIntentInfo, SetupStatus, card_facts
+from app.payments.provider import HasCardFacts, SetupIntentInfo, SetupStatus, card_facts
 from app.payments.schemas import PublicCard
 
 
-class CardExpiry(Protocol):
-    @property
-    def exp_month(self) -> int: ...
-    @property
-    def exp_year(self) -> int: ...
-
-
-class CardFields(CardExpiry, Protocol):
+class CardFields(HasCardFacts, Protocol):
     """What the API shows of a card: an ORM card, or a light row of just these columns."""
 
     @property
     def id(self) -> str: ...
-    @property
-    def brand(self) -> str: ...
-    @property
-    def last4(self) -> str: ...
     @property
     def is_primary(self) -> bool: ...
     @property
