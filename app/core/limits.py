@@ -17,6 +17,8 @@ MAX_BODY_BYTES = 64 * 1024
 _TOO_LARGE = f"The body is over {MAX_BODY_BYTES // 1024} KiB."
 # C0 and C1 control characters, DEL and lone surrogates: never part of an id or a name.
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# What a field that holds one is told, in a body and in a path alike.
+CONTROL_CHARACTERS_REFUSED = "Text must not contain control characters"
 
 
 class BodyTooLarge(HTTPException):

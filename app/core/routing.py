@@ -24,9 +24,7 @@ from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from app.core.errors import FieldProblem, ValidationFailed
-from app.core.limits import CONTROL_CHARACTERS
-
-_CONTROL_CHARACTER = "Text must not contain control characters"
+from app.core.limits import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -46,7 +44,7 @@ class BillingRoute(APIRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         problems = [
-            FieldProblem(field=name, message=_CONTROL_CHARACTER, type="invalid")
+            FieldProblem(field=name, message=CONTROL_CHARACTERS_REFUSED, type="invalid")
             for name, value in scope["path_params"].items()
             if isinstance(value, str) and CONTROL_CHARACTERS.search(value)
         ]

@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.core.limits import CONTROL_CHARACTERS
+from app.core.limits import CONTROL_CHARACTERS, CONTROL_CHARACTERS_REFUSED
 
 # RFC 3339 in UTC, as the contract shows: 2026-11-25T10:00:00Z. Stored values are aware UTC
 # datetimes, which pydantic-core writes with a "Z" natively (fast: lists write many), with
@@ -88,7 +88,5 @@ class InputSchema(BaseModel):
             raise PydanticCustomError("int_type", "Input should be a valid integer")
         texts = value if isinstance(value, list) else (value,)
         if any(isinstance(text, str) and CONTROL_CHARACTERS.search(text) for text in texts):
-            raise PydanticCustomError(
-                "string_control_characters", "Text must not contain control characters"
-            )
+            raise PydanticCustomError("string_control_characters", CONTROL_CHARACTERS_REFUSED)
         return value
