@@ -184,18 +184,25 @@ _ATTEMPT_COLUMNS = (
     "attempted_at", "card_last4", "outcome", "decline_code", "provider_payment_id", "client_secret"
 )  # fmt: skip
 _SUMMARY, _LINE, _ATTEMPT = 0, 1, 2
+# Every column any part of the detail shows, in the order every part selects them.
+_DETAIL_COLUMNS = (
+    *SUMMARY_COLUMNS,
+    *(_lines[name] for name in _LINE_COLUMNS),
+    *(_attempts[name] for name in _ATTEMPT_COLUMNS),
+)
 
 
 def _detail_branch(kind: int, order: Any, shown: dict[str, Any]) -> Select[Any]:
     """One part of the detail's UNION ALL: every part has every column, in one order; those
     another part shows are NULLs cast to the column's type (PostgreSQL resolves a UNION's
     types part by part, and would take an untyped NULL for text)."""
-    every = (*SUMMARY_COLUMNS, *(_lines[name] for name in _LINE_COLUMNS))
-    every = (*every, *(_attempts[name] for name in _ATTEMPT_COLUMNS))
     return select(
         literal_column(str(kind)).label("kind"),
         cast(order, Integer).label("seq"),
-        *(shown.get(column.name, cast(null(), column.type)).label(column.name) for column in every),
+        *(
+            shown.get(column.name, cast(null(), column.type)).label(column.name)
+            for column in _DETAIL_COLUMNS
+        ),
     )
 
 
