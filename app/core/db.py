@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Request
 from pydantic_core import from_json
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -119,6 +119,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def dialect_name(db: AsyncSession | AsyncConnection) -> str:
     return (db.dialect if isinstance(db, AsyncConnection) else db.get_bind().dialect).name
+
+
+def table_of(entity: type[Base]) -> Table:
+    """The entity's table, for Core statements: an UPDATE or INSERT of the table itself
+    skips the ORM's bookkeeping (no objects are loaded to keep in step)."""
+    return entity.metadata.tables[str(entity.__tablename__)]
 
 
 def upsert_insert_for(dialect: str, entity: type[Base]) -> PgInsert | SqliteInsert:

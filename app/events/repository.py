@@ -2,11 +2,13 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.core.db import table_of
 from app.core.locking import for_update
 from app.core.pagination import Cursor, after_cursor
 from app.models.event import (
@@ -20,9 +22,14 @@ from app.models.event import (
 # --- events ------------------------------------------------------------------------------
 
 
-async def add_event(session: AsyncSession, event: Event) -> None:
-    session.add(event)
-    await session.flush()
+_events = Event.__table__.c
+_ADD_EVENT = insert(table_of(Event)).returning(_events.seq)
+
+
+async def add_event(session: AsyncSession, values: dict[str, Any]) -> int:
+    """Append an event (the outbox's row: a Core INSERT, nothing to load); its `seq`."""
+    seq: int = (await session.execute(_ADD_EVENT, values)).scalar_one()
+    return seq
 
 
 async def get_event(session: AsyncSession, event_id: str) -> Event | None:
@@ -71,12 +78,15 @@ async def remove_endpoint(session: AsyncSession, endpoint_id: str) -> bool:
     return result.first() is not None
 
 
-_ALL_ENDPOINTS = select(WebhookEndpoint)
+_endpoints = WebhookEndpoint.__table__.c
+_SUBSCRIPTIONS: Select[Any] = select(_endpoints.id, _endpoints.events)
 
 
-async def all_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
-    """Every endpoint: a platform has a handful, and each new event is matched against them."""
-    return list((await session.execute(_ALL_ENDPOINTS)).scalars())
+async def subscriptions(session: AsyncSession) -> Sequence[Row[Any]]:
+    """Every endpoint's id and the events it takes: a platform has a handful, and each new
+    event is matched against them."""
+    rows: Sequence[Row[Any]] = (await session.execute(_SUBSCRIPTIONS)).all()
+    return rows
 
 
 async def list_endpoints(
@@ -96,9 +106,12 @@ async def list_endpoints(
 # --- deliveries --------------------------------------------------------------------------
 
 
-async def add_deliveries(session: AsyncSession, deliveries: Sequence[WebhookDelivery]) -> None:
-    session.add_all(deliveries)
-    await session.flush()
+_ADD_DELIVERIES = insert(table_of(WebhookDelivery))
+
+
+async def add_deliveries(session: AsyncSession, deliveries: list[dict[str, Any]]) -> None:
+    if deliveries:
+        await session.execute(_ADD_DELIVERIES, deliveries)
 
 
 async def deliveries_of(session: AsyncSession, event_seq: int) -> list[tuple[WebhookDelivery, str]]:

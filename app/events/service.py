@@ -52,28 +52,26 @@ _CURSOR_PREFIX = "evt:"
 # --- the outbox --------------------------------------------------------------------------
 
 
-def _subscribes(endpoint: WebhookEndpoint, event_type: str) -> bool:
-    return ALL_EVENTS in endpoint.events or event_type in endpoint.events
+def _subscribes(events: list[str], event_type: str) -> bool:
+    return ALL_EVENTS in events or event_type in events
 
 
-async def _queue(
-    session: AsyncSession, event: Event, endpoints: list[WebhookEndpoint], now: datetime
-) -> list[WebhookDelivery]:
+async def _queue(session: AsyncSession, event_seq: int, event_type: str, now: datetime) -> None:
+    """A pending delivery of the event to each endpoint that subscribes to its type."""
     deliveries = [
-        WebhookDelivery(
-            id=new_id("dlv"),
-            event_seq=event.seq,
-            endpoint_id=endpoint.id,
-            status=DeliveryStatus.PENDING,
-            attempt_count=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for endpoint in endpoints
-        if _subscribes(endpoint, event.type)
+        {
+            "id": new_id("dlv"),
+            "event_seq": event_seq,
+            "endpoint_id": endpoint.id,
+            "status": DeliveryStatus.PENDING,
+            "attempt_count": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for endpoint in await repository.subscriptions(session)
+        if _subscribes(endpoint.events, event_type)
     ]
     await repository.add_deliveries(session, deliveries)
-    return deliveries
 
 
 async def record(
@@ -82,22 +80,23 @@ async def record(
     account_id: str,
     resource: BaseModel,
     now: datetime,
-) -> Event:
-    """Write the event for a change in the caller's transaction, queued for its endpoints.
+) -> str:
+    """Write the event for a change in the caller's transaction, queued for its endpoints;
+    its id.
 
     `resource` is the response schema of the changed resource, so the platform receives
     exactly what the API shows.
     """
-    event = Event(
-        id=new_id("evt"),
-        type=event_type.value,
-        account_id=account_id,
-        data={"object": resource.model_dump(mode="json")},
-        created_at=now,
-    )
-    await repository.add_event(session, event)
-    await _queue(session, event, await repository.all_endpoints(session), now)
-    return event
+    event_id = new_id("evt")
+    event = {
+        "id": event_id,
+        "type": event_type.value,
+        "account_id": account_id,
+        "data": {"object": resource.model_dump(mode="json")},
+        "created_at": now,
+    }
+    await _queue(session, await repository.add_event(session, event), event_type.value, now)
+    return event_id
 
 
 # --- the event log -----------------------------------------------------------------------
@@ -163,7 +162,7 @@ async def redeliver(session: AsyncSession, event_id: str, now: datetime) -> Even
     event = found(
         await repository.get_event(session, event_id), EventNotFound, f"No event {event_id}."
     )
-    await _queue(session, event, await repository.all_endpoints(session), now)
+    await _queue(session, event.seq, event.type, now)
     return event
 
 

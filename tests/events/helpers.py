@@ -37,8 +37,6 @@ async def emit(
     async with app.state.runtime.sessionmaker() as session, session.begin():
         now = clock.now()
         return [
-            (
-                await service.record(session, event_type, account_id, Resource(id=f"card_{n}"), now)
-            ).id
+            await service.record(session, event_type, account_id, Resource(id=f"card_{n}"), now)
             for n in range(count)
         ]
