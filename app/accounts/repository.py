@@ -2,6 +2,7 @@
 primary card an account pays with."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import Executable, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.core.db import dialect_name, upsert_insert_for
+from app.core.db import dialect_name, table_of, upsert_insert_for
 from app.core.locking import for_update
 from app.models import Account, Card
 
@@ -34,19 +35,34 @@ async def ensure(db: AsyncSession | AsyncConnection, account_id: str, now: datet
     await db.execute(_create_if_missing(dialect_name(db)), values)
 
 
-async def get(session: AsyncSession, account_id: str) -> Account | None:
-    return await session.get(Account, account_id)
+@dataclass(frozen=True, slots=True)
+class AccountCustomer:
+    """What the domains read of an account: its id and its customer at the provider, if it
+    has one yet. A light row, read afresh by every statement: no ORM copy of the account is
+    kept in a session, where a customer set since would go unseen."""
+
+    id: str
+    provider_customer_id: str | None
 
 
-_LOCK = for_update(select(Account).where(Account.id == bindparam("account_id")))
+_accounts = Account.__table__.c
+_CUSTOMER = select(_accounts.id, _accounts.provider_customer_id).where(
+    _accounts.id == bindparam("account_id")
+)
+_LOCK = for_update(_CUSTOMER)
 
 
-async def lock(session: AsyncSession, account_id: str) -> Account:
+async def get(session: AsyncSession, account_id: str) -> AccountCustomer | None:
+    row = (await session.execute(_CUSTOMER, {"account_id": account_id})).one_or_none()
+    return None if row is None else AccountCustomer(*row)
+
+
+async def lock(session: AsyncSession, account_id: str) -> AccountCustomer:
     """Take the account's row lock: card changes of one account run one at a time.
 
     On SQLite the whole transaction already holds the database write lock (BEGIN IMMEDIATE).
     """
-    return (await session.execute(_LOCK, {"account_id": account_id})).scalar_one()
+    return AccountCustomer(*(await session.execute(_LOCK, {"account_id": account_id})).one())
 
 
 async def take_invoice_number(session: AsyncSession, account_id: str) -> tuple[str, int]:
@@ -65,9 +81,15 @@ async def take_invoice_number(session: AsyncSession, account_id: str) -> tuple[s
     return prefix, number
 
 
-async def set_customer_id(session: AsyncSession, account: Account, customer_id: str) -> None:
-    account.provider_customer_id = customer_id
-    await session.flush()
+_SET_CUSTOMER = (
+    update(table_of(Account))
+    .where(_accounts.id == bindparam("account_id"))
+    .values(provider_customer_id=bindparam("customer_id"))
+)
+
+
+async def set_customer_id(session: AsyncSession, account_id: str, customer_id: str) -> None:
+    await session.execute(_SET_CUSTOMER, {"account_id": account_id, "customer_id": customer_id})
 
 
 async def with_provider_customer(session: AsyncSession, only: str | None = None) -> list[str]:

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts import repository
-from app.models import Account
+from app.accounts.repository import AccountCustomer
 from app.payments.provider import PaymentProvider
 
 
@@ -17,11 +17,11 @@ async def ensure_account(
 
 
 async def ensure_customer(
-    session: AsyncSession, provider: PaymentProvider, account: Account
+    session: AsyncSession, provider: PaymentProvider, account: AccountCustomer
 ) -> str:
     """The account's customer at the provider, created the first time it is needed."""
     if account.provider_customer_id is None:
         customer_id = await provider.create_customer(account.id)
-        await repository.set_customer_id(session, account, customer_id)
+        await repository.set_customer_id(session, account.id, customer_id)
         return customer_id
     return account.provider_customer_id

@@ -17,6 +17,7 @@ from stdnum.eu import vat
 from stdnum.exceptions import ValidationError
 
 from app.accounts import repository as accounts
+from app.accounts.repository import AccountCustomer
 from app.accounts.service import ensure_customer
 from app.billing_details import repository
 from app.billing_details.errors import BillingDetailsIncomplete
@@ -34,7 +35,6 @@ from app.billing_details.schemas import (
 from app.core.errors import FieldProblem, ValidationFailed
 from app.events import service as events
 from app.events.types import EventType
-from app.models import Account
 from app.models import BillingDetails as BillingDetailsModel
 from app.payments.provider import CustomerDetails, PaymentProvider
 from app.projects.service import get_project
@@ -193,7 +193,10 @@ async def _store(
 
 
 async def _sync_customer(
-    session: AsyncSession, provider: PaymentProvider, account: Account, details: CustomerDetails
+    session: AsyncSession,
+    provider: PaymentProvider,
+    account: AccountCustomer,
+    details: CustomerDetails,
 ) -> None:
     """Push the account's details to its provider customer.
 

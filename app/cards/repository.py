@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.core.db import table_of
 from app.core.locking import for_update
 from app.invoices.repository import payment_due_exists
 from app.models import Card, CardAddAttempt
@@ -44,19 +45,22 @@ async def get(session: AsyncSession, account_id: str, card_id: str) -> Card | No
     return result.scalar_one_or_none()
 
 
-_WITH_DUE: Select[Card, bool] = select(Card, payment_due_exists(_cards.account_id)).where(
-    Card.account_id == bindparam("account_id"), Card.id == bindparam("card_id")
-)
+# The card as a switch of the primary card reads it: what the API shows, and what the
+# provider is told.
+_SWITCHED = (*_SHOWN, "account_id", "provider_payment_method_id")
+_WITH_DUE: Select[Any] = select(
+    *(_cards[name] for name in _SWITCHED), payment_due_exists(_cards.account_id).label("due")
+).where(_cards.account_id == bindparam("account_id"), _cards.id == bindparam("card_id"))
 
 
 async def get_with_due(
     session: AsyncSession, account_id: str, card_id: str
-) -> tuple[Card, bool] | None:
-    """The account's card, and whether the account has `payment_due` invoices for a new
-    primary card to pay, in one statement."""
+) -> tuple[Row[Any], bool] | None:
+    """The account's card as a light row, and whether the account has `payment_due`
+    invoices for a new primary card to pay, in one statement."""
     params = {"account_id": account_id, "card_id": card_id}
     row = (await session.execute(_WITH_DUE, params)).one_or_none()
-    return None if row is None else (row[0], bool(row[1]))
+    return None if row is None else (row, bool(row.due))
 
 
 async def get_by_provider_id(session: AsyncSession, provider_payment_method_id: str) -> Card | None:
@@ -96,27 +100,37 @@ async def add(session: AsyncSession, card: Card) -> None:
 
 
 _CLEAR_PRIMARY = (
-    update(Card)
+    update(table_of(Card))
     .where(
-        Card.account_id == bindparam("of_account"),
-        Card.is_primary.is_(True),
-        Card.id != bindparam("except_card"),
+        _cards.account_id == bindparam("of_account"),
+        _cards.is_primary.is_(True),
+        _cards.id != bindparam("except_card"),
     )
     .values(is_primary=False)
-    .execution_options(synchronize_session="fetch")
+)
+_SET_PRIMARY = (
+    update(table_of(Card))
+    .where(_cards.id == bindparam("card_id"))
+    .values(is_primary=True)
+    .returning(*(_cards[name] for name in _SWITCHED))
 )
 
 
-async def make_primary(session: AsyncSession, card: Card) -> None:
-    """Move the primary flag to `card`.
+async def make_primary(session: AsyncSession, account_id: str, card_id: str) -> Row[Any]:
+    """Move the primary flag to the card; the card as it is now, a light row.
 
     The old primary is cleared first, in its own statement, so the partial unique index
-    never sees two primaries at once.
+    never sees two primaries at once. Both are UPDATEs of the table, which load no card: a
+    card loaded in the session is not kept in step (`promote` is for one that is).
     """
-    params = {"of_account": card.account_id, "except_card": card.id}
-    await session.execute(_CLEAR_PRIMARY, params)
-    card.is_primary = True
-    await session.flush()
+    await session.execute(_CLEAR_PRIMARY, {"of_account": account_id, "except_card": card_id})
+    return (await session.execute(_SET_PRIMARY, {"card_id": card_id})).one()
+
+
+async def promote(session: AsyncSession, card: Card) -> None:
+    """`make_primary` for a card loaded in the session, whose flag is read again after."""
+    await make_primary(session, card.account_id, card.id)
+    await session.refresh(card, ["is_primary"])
 
 
 async def remove(session: AsyncSession, card: Card) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts import repository as accounts
+from app.accounts.repository import AccountCustomer
 from app.accounts.service import ensure_customer
 from app.cards import repository
 from app.cards.errors import (
@@ -25,6 +26,7 @@ from app.cards.errors import (
 )
 from app.cards.rate_limit import admit_card_add
 from app.cards.schemas import Card as CardView
+from app.cards.schemas import CardFields
 from app.core.config import RateLimit
 from app.core.db import after_commit
 from app.core.ids import new_id
@@ -33,7 +35,7 @@ from app.core.observability import log_event
 from app.events import service as events
 from app.events.types import EventType
 from app.invoices.paying import pay_due_with_new_primary
-from app.models import Account, Card
+from app.models import Card
 from app.payments.card_expiry import is_earlier_expiry, is_expired
 from app.payments.provider import PaymentMethodInfo, PaymentProvider, card_facts
 
@@ -41,10 +43,10 @@ MAX_CARDS_PER_ACCOUNT = 10
 
 
 async def _announce(
-    session: AsyncSession, card: Card, event_type: EventType, now: datetime
+    session: AsyncSession, account_id: str, card: CardFields, event_type: EventType, now: datetime
 ) -> None:
     """Record the event in the change's transaction, with the card as the API shows it."""
-    await events.record(session, event_type, card.account_id, CardView.build(card, now), now)
+    await events.record(session, event_type, account_id, CardView.build(card, now), now)
 
 
 async def list_cards(connection: AsyncConnection, account_id: str) -> Sequence[Row[Any]]:
@@ -82,7 +84,7 @@ async def add_card(
 async def add_set_up_card(
     session: AsyncSession,
     provider: PaymentProvider,
-    account: Account,
+    account: AccountCustomer,
     payment_method: str,
     now: datetime,
 ) -> Card:
@@ -94,7 +96,7 @@ async def add_set_up_card(
 
 
 async def _room_for_a_card(
-    session: AsyncSession, provider: PaymentProvider, account: Account
+    session: AsyncSession, provider: PaymentProvider, account: AccountCustomer
 ) -> str:
     """The account's provider customer, if the account may hold one more card."""
     if await repository.count(session, account.id) >= MAX_CARDS_PER_ACCOUNT:
@@ -130,7 +132,7 @@ async def _keep(
         created_at=now,
     )
     await repository.add(session, card)
-    await _announce(session, card, EventType.CARD_ADDED, now)
+    await _announce(session, card.account_id, card, EventType.CARD_ADDED, now)
     if card.is_primary:
         await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
         await pay_due_with_new_primary(session, provider, account_id, now)
@@ -144,7 +146,7 @@ async def set_primary(
     account_id: str,
     card_id: str,
     now: datetime,
-) -> Card:
+) -> CardFields:
     """Make the card primary, then charge the account's due invoices to it at once.
 
     A declined retry is recorded on its invoice and the switch still succeeds.
@@ -161,8 +163,8 @@ async def set_primary(
         return card
     if is_expired(card.exp_year, card.exp_month, now):
         raise CardExpired(f"Card {card_id} has expired; add a valid card instead.")
-    await repository.make_primary(session, card)
-    await _announce(session, card, EventType.CARD_PRIMARY_CHANGED, now)
+    card = await repository.make_primary(session, account_id, card_id)
+    await _announce(session, account_id, card, EventType.CARD_PRIMARY_CHANGED, now)
     customer_id = await ensure_customer(session, provider, account)
     await provider.set_default_payment_method(customer_id, card.provider_payment_method_id)
     log_event(session, "card.primary_switched", card_id=card.id)
@@ -186,7 +188,7 @@ async def delete_card(
     # charges it (only the primary card we hold is charged) and `billing stripe-sync`
     # detaches it. Detaching inside the transaction instead could leave, on a failed
     # commit, a card here that the provider no longer has, and every charge to it would fail.
-    await _announce(session, card, EventType.CARD_REMOVED, now)
+    await _announce(session, card.account_id, card, EventType.CARD_REMOVED, now)
     await repository.remove(session, card)
     after_commit(session, partial(provider.detach_payment_method, card.provider_payment_method_id))
     log_event(session, "card.removed", card_id=card.id)
@@ -225,15 +227,17 @@ async def remove_gone_cards(
     Returns the card promoted to primary if the primary was among them: the newest remaining.
     """
     for card in gone:
-        await _announce(session, card, EventType.CARD_REMOVED, now)
+        await _announce(session, card.account_id, card, EventType.CARD_REMOVED, now)
         await repository.remove(session, card)
         log_event(session, "card.removed", card_id=card.id, reason="gone_at_provider")
     if await accounts.primary_card(session, account_id) is not None:
         return None
     successor = await repository.newest(session, account_id)
     if successor is not None:
-        await repository.make_primary(session, successor)
-        await _announce(session, successor, EventType.CARD_PRIMARY_CHANGED, now)
+        await repository.promote(session, successor)
+        await _announce(
+            session, successor.account_id, successor, EventType.CARD_PRIMARY_CHANGED, now
+        )
         log_event(session, "card.primary_switched", card_id=successor.id, reason="primary_gone")
     return successor
 

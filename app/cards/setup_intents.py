@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository as accounts
+from app.accounts.repository import AccountCustomer
 from app.accounts.service import ensure_customer
 from app.cards import repository
 from app.cards.errors import (
@@ -25,7 +26,7 @@ from app.cards.rate_limit import admit_card_add
 from app.cards.service import add_set_up_card
 from app.core.config import RateLimit
 from app.core.observability import log_event
-from app.models import Account, Card
+from app.models import Card
 from app.payments.provider import PaymentProvider, SetupIntentInfo, SetupStatus
 
 # What a setup intent id looks like; anything else is unknown without asking the provider.
@@ -52,7 +53,7 @@ async def create_setup_intent(
 
 
 async def _owned(
-    provider: PaymentProvider, account: Account, setup_intent_id: str
+    provider: PaymentProvider, account: AccountCustomer, setup_intent_id: str
 ) -> SetupIntentInfo:
     """The account's setup intent; another account's is exactly as missing as an unknown one."""
     intent = None
