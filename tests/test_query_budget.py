@@ -35,12 +35,29 @@ def counting(app: Any) -> Iterator[list[tuple[str, Any]]]:
         if not statement.lstrip().upper().startswith("BEGIN"):
             statements.append((statement, parameters))
 
+    # On PostgreSQL the hot reads run on asyncpg itself (app/core/reads.py), past SQLAlchemy's
+    # events: asyncpg's query logger sees those, on every connection checked out meanwhile.
+    def logged(query: Any) -> None:
+        statements.append((query.query, query.args))
+
+    watched: list[Any] = []
+
+    def watch(dbapi_connection: Any, *_args: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None and hasattr(driver, "add_query_logger"):
+            driver.add_query_logger(logged)
+            watched.append(driver)
+
     engine = app.state.runtime.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine.pool, "checkout", watch)
     try:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine.pool, "checkout", watch)
+        for driver in watched:
+            driver.remove_query_logger(logged)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.db import table_of
 from app.core.locking import for_update
+from app.core.reads import LightRow, fetch_all
 from app.invoices.repository import payment_due_exists
 from app.models import Card, CardAddAttempt
 from app.payments.card_expiry import month_index
@@ -23,10 +24,9 @@ _LIST: Select[Any] = (
 )
 
 
-async def list_rows(connection: AsyncConnection, account_id: str) -> Sequence[Row[Any]]:
+async def list_rows(connection: AsyncConnection, account_id: str) -> Sequence[LightRow]:
     """The account's cards as the API lists them: primary first, then newest."""
-    rows: Sequence[Row[Any]] = (await connection.execute(_LIST, {"account_id": account_id})).all()
-    return rows
+    return await fetch_all(connection, _LIST, {"account_id": account_id})
 
 
 async def list_for_account(session: AsyncSession, account_id: str) -> list[Card]:

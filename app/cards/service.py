@@ -8,9 +8,7 @@ the partial unique index on `cards` backs it up in the database itself.
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts import repository as accounts
@@ -32,6 +30,7 @@ from app.core.db import after_commit
 from app.core.ids import new_id
 from app.core.lookup import found
 from app.core.observability import log_event
+from app.core.reads import LightRow
 from app.events import service as events
 from app.events.types import EventType
 from app.invoices.paying import pay_due_with_new_primary
@@ -49,7 +48,7 @@ async def _announce(
     await events.record(session, event_type, account_id, CardView.build(card, now), now)
 
 
-async def list_cards(connection: AsyncConnection, account_id: str) -> Sequence[Row[Any]]:
+async def list_cards(connection: AsyncConnection, account_id: str) -> Sequence[LightRow]:
     return await repository.list_rows(connection, account_id)
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.locking import for_update
 from app.core.pagination import Cursor
+from app.core.reads import LightRow, fetch_all
 from app.models import (
     Account,
     Invoice,
@@ -151,7 +152,7 @@ async def list_page(
     filters: InvoiceFilters,
     limit: int,
     cursor: Cursor | None,
-) -> Sequence[Row[Any]]:
+) -> Sequence[LightRow]:
     """One page of summaries, newest first, plus one row to tell whether another follows."""
     statement: Select[Any] = _page_statement(
         bool(filters.statuses),
@@ -172,6 +173,8 @@ async def list_page(
     if cursor is not None:
         params["cursor_created_at"] = cursor.created_at
         params["cursor_id"] = cursor.id
+    if isinstance(db, AsyncConnection):
+        return await fetch_all(db, statement, params)
     rows: Sequence[Row[Any]] = (await db.execute(statement, params)).all()
     return rows
 
@@ -231,16 +234,15 @@ _DETAIL: CompoundSelect[Any] = union_all(
 class InvoiceDetail:
     """Light rows of one invoice: its summary columns, its attempts and its lines, in order."""
 
-    invoice: Row[Any]
-    attempts: Sequence[Row[Any]]
-    lines: Sequence[Row[Any]]
+    invoice: LightRow
+    attempts: Sequence[LightRow]
+    lines: Sequence[LightRow]
 
 
 async def get_detail(
     connection: AsyncConnection, account_id: str, invoice_id: str
 ) -> InvoiceDetail | None:
-    params = {"account_id": account_id, "id": invoice_id}
-    rows: Sequence[Row[Any]] = (await connection.execute(_DETAIL, params)).all()
+    rows = await fetch_all(connection, _DETAIL, {"account_id": account_id, "id": invoice_id})
     if not rows or rows[0].kind != _SUMMARY:
         return None
     return InvoiceDetail(

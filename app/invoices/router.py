@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.dependencies import CurrentAccount, ReadAccount
@@ -16,6 +15,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.openapi import error_responses
 from app.core.pagination import CursorParam, Limit, paginate
+from app.core.reads import LightRow
 from app.core.responses import json_response
 from app.core.routing import BillingRouter
 from app.core.runtime import ClockDep, RuntimeDep, SettingsDep
@@ -67,7 +67,7 @@ ProjectIdFilter = Annotated[
 ]
 
 
-def _page(invoices: Sequence[Row[Any]], limit: int) -> Response:
+def _page(invoices: Sequence[LightRow], limit: int) -> Response:
     page, has_more, next_cursor = paginate(invoices, limit)
     # One validation call for the whole page, one serialization. Rows go in as dicts: read as
     # attributes, each field a row lacks (`next_action`) costs an exception inside pydantic.

@@ -2,10 +2,10 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, computed_field, field_validator, model_validator
-from sqlalchemy import Row
 
 from app.billing_details.schemas import BillingSnapshot
 from app.core.pagination import Page
+from app.core.reads import LightRow
 from app.core.schemas import InputDatetime, InputSchema, PlatformId, Schema, UtcDatetime
 from app.invoices.limits import MAX_AMOUNT
 from app.invoices.localization import tender_currencies
@@ -167,11 +167,11 @@ class Invoice(InvoiceSummary):
 
     @classmethod
     def from_rows(
-        cls, invoice: Row[Any], attempts: Sequence[Row[Any]], lines: Sequence[Row[Any]]
+        cls, invoice: LightRow, attempts: Sequence[LightRow], lines: Sequence[LightRow]
     ) -> Self:
         """From light rows: the summary columns, the attempts' and the lines' (in order)."""
         built = cls.model_validate(
-            {**invoice._mapping, "lines": lines, "payment_attempts": attempts}
+            {**invoice._asdict(), "lines": lines, "payment_attempts": attempts}
         )
         built.next_action = next_action(invoice.status, attempts)
         return built

@@ -7,9 +7,7 @@ The status state machine is in `states`; charging and its retry schedule in `cha
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.accounts import repository as accounts
@@ -20,6 +18,7 @@ from app.core.ids import new_id
 from app.core.lookup import found
 from app.core.observability import log_event
 from app.core.pagination import Cursor
+from app.core.reads import LightRow
 from app.events.types import EventType
 from app.invoices import repository
 from app.invoices.announce import announce
@@ -56,7 +55,7 @@ async def list_invoices(
     filters: InvoiceFilters,
     limit: int,
     cursor: str | None,
-) -> Sequence[Row[Any]]:
+) -> Sequence[LightRow]:
     """One page of invoice summaries (light rows), plus one row if another page follows."""
     _check_window(filters)
     position = Cursor.decode(cursor) if cursor is not None else None
@@ -93,7 +92,7 @@ async def list_project_invoices(
     filters: InvoiceFilters,
     limit: int,
     cursor: str | None,
-) -> Sequence[Row[Any]]:
+) -> Sequence[LightRow]:
     await get_project(session, account_id, project_id)
     scoped = InvoiceFilters(
         statuses=filters.statuses,

@@ -45,7 +45,8 @@ def awaiting_authentication(status: InvoiceStatus, attempts: Sequence[_Attempt])
     if status not in (InvoiceStatus.PAYMENT_DUE, InvoiceStatus.NOT_PAID) or not attempts:
         return None
     latest = attempts[-1]
-    return latest if latest.outcome is PaymentOutcome.REQUIRES_ACTION else None
+    # `==`: a light row may carry the outcome as its string value.
+    return latest if latest.outcome == PaymentOutcome.REQUIRES_ACTION else None
 
 
 class Invoice(Base):
