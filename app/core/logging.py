@@ -65,53 +65,40 @@ def _redact_value(value: Any) -> Any:
     return value
 
 
-class RedactingFilter(logging.Filter):
-    """A last line of defence: code must not log secrets, and this masks them if it does."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:
-            # A malformed log call must not break the request that made it.
-            message = str(record.msg)
-        record.msg = redact(message)
-        record.args = None
-        fields = vars(record)
-        for key in fields.keys() - _RECORD_FIELDS:
-            fields[key] = _redact_value(fields[key])
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
-
-
 # `json.dumps(entry, default=str, ensure_ascii=False)`, without re-reading its options on
 # every line (the access log writes one a request).
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, then the record's extras."""
+    """One JSON object per line: time, level, logger, message, then the record's extras.
+
+    Every text in it is redacted as it is written, a last line of defence: code must not log
+    secrets, and this masks them if it does. (One pass over the record: a separate filter
+    that rewrote the record first cost the access log a third of its time.)
+    """
 
     def format(self, record: logging.LogRecord) -> str:
+        try:
+            message = record.getMessage()
+        except Exception:
+            # A malformed log call must not break the request that made it.
+            message = str(record.msg)
         entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(message),
         }
         for key, value in vars(record).items():
             if key not in _RECORD_FIELDS and key not in entry:
-                entry[key] = value
+                entry[key] = _redact_value(value)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            entry["exception"] = record.exc_text
+            entry["exception"] = redact(record.exc_text)
         if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
+            entry["stack"] = redact(self.formatStack(record.stack_info))
         return _ENCODER.encode(entry)
 
 
@@ -125,7 +112,6 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for existing in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(existing)
