@@ -9,6 +9,7 @@ from typing import Any
 from app.core.clock import Clock, SystemClock
 from app.core.config import ProviderName, Settings
 from app.core.db import create_engine, create_read_engine, create_sessionmaker
+from app.core.reads import Reader
 from app.core.runtime import Runtime
 from app.events.delivery import Deliverer
 from app.events.secrets import SecretBox
@@ -34,6 +35,7 @@ def build_runtime(
         sessionmaker=create_sessionmaker(engine),
         read_sessionmaker=create_sessionmaker(read_engine),
         read_engine=read_engine,
+        reader=Reader(read_engine),
         clock=clock,
         providers=provider_factory or partial(SandboxProvider, settings=settings, clock=clock),
     )

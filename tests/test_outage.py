@@ -15,6 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -261,3 +262,30 @@ class TestOnlyOutagesAre503:
 
         app.add_api_route("/v1/broken", broken)
         assert_problem(await client.get("/v1/broken"), 500, "internal_error")
+
+
+@pytest.mark.postgres_only
+class TestReadCancelled:
+    async def test_a_read_cancelled_while_it_waits_leaves_no_broken_connection(
+        self, client, auth, cleaner: AsyncEngine, settings: Settings
+    ):
+        """A client that goes away mid-request cancels the read awaiting PostgreSQL: that
+        connection must not go back to the pool half-way through its query."""
+        user = auth("acct_cancel")
+        assert (await client.get("/v1/cards", headers=user)).status_code == 200
+        async with cleaner.connect() as locker:
+            # The card list's SELECT waits for this lock, so the request is cancelled mid-query.
+            await locker.execute(text("LOCK TABLE cards IN ACCESS EXCLUSIVE MODE"))
+            waiting = asyncio.create_task(client.get("/v1/cards", headers=user))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            await locker.rollback()
+        # Every connection of the pool in turn (it hands them out oldest first).
+        statuses = [
+            (await client.get("/v1/cards", headers=user)).status_code
+            for _ in range(settings.database_pool_size + 2)
+        ]
+        assert set(statuses) == {200}, statuses

@@ -1,7 +1,8 @@
 """Each read answers in at most 3 SQL statements, however deep the page (no N+1, no OFFSET)."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -26,8 +27,8 @@ BUDGET = 3
 ACCOUNT = "acct_budget"
 
 
-@contextmanager
-def counting(app: Any) -> Iterator[list[tuple[str, Any]]]:
+@asynccontextmanager
+async def counting(app: Any) -> AsyncIterator[list[tuple[str, Any]]]:
     statements: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
@@ -37,6 +38,7 @@ def counting(app: Any) -> Iterator[list[tuple[str, Any]]]:
 
     # On PostgreSQL the hot reads run on asyncpg itself (app/core/reads.py), past SQLAlchemy's
     # events: asyncpg's query logger sees those, on every connection checked out meanwhile.
+    # (It calls its loggers soon after the query, not during it: see the exit below.)
     def logged(query: Any) -> None:
         statements.append((query.query, query.args))
 
@@ -53,6 +55,7 @@ def counting(app: Any) -> Iterator[list[tuple[str, Any]]]:
     event.listen(engine.pool, "checkout", watch)
     try:
         yield statements
+        await asyncio.sleep(0)  # the query loggers' calls, scheduled by asyncpg, run now
     finally:
         event.remove(engine, "before_cursor_execute", record)
         event.remove(engine.pool, "checkout", watch)
@@ -88,7 +91,7 @@ class TestQueryBudget:
             ("/v1/billing-details", {}),
         ]
         for path, params in paths:
-            with counting(app) as statements:
+            async with counting(app) as statements:
                 response = await client.get(path, headers=user, params=params)
             assert response.status_code == 200, (path, response.text)
             assert len(statements) <= BUDGET, (path, statements)
@@ -96,7 +99,7 @@ class TestQueryBudget:
     async def test_lists_never_use_offset(self, app, client, auth, invoices):
         user = auth(ACCOUNT)
         cursor = None
-        with counting(app) as statements:
+        async with counting(app) as statements:
             for _ in range(3):
                 params = {"limit": 20, **({"cursor": cursor} if cursor else {})}
                 cursor = (await client.get("/v1/invoices", headers=user, params=params)).json()[
@@ -125,7 +128,7 @@ class TestHotReads:
             (f"/v1/invoices/{invoices[0]['id']}", {}, 1),
         ]
         for path, params, expected in reads:
-            with counting(app) as statements:
+            async with counting(app) as statements:
                 response = await client.get(path, headers=user, params=params)
             assert response.status_code == 200, response.text
             assert len(statements) == expected, (path, statements)

@@ -1,16 +1,15 @@
 """The caller's account: the dependency every account route starts from."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.accounts import service
 from app.core.auth import AccountBearerPrincipal, AccountPrincipalDep, bearer_scheme
 from app.core.db import SessionDep, after_commit
+from app.core.reads import Reader
 from app.core.request_context import set_account_id
 from app.core.runtime import runtime_of
 
@@ -39,12 +38,12 @@ CurrentAccount = Annotated[str, Depends(get_current_account)]
 @dataclass(frozen=True, slots=True)
 class AccountRead:
     """What a hot read path starts from: the caller's account, the time the request is
-    served at (for what depends on it, such as a card's expiry), and `connect`, which opens a
-    connection on the read engine (`create_read_engine`) for the route's statements."""
+    served at (for what depends on it, such as a card's expiry), and the `Reader` its
+    statements run on."""
 
     account_id: str
     now: datetime
-    connect: Callable[[], AsyncConnection]
+    db: Reader
 
 
 class AccountReader(AccountBearerPrincipal):
@@ -53,10 +52,11 @@ class AccountReader(AccountBearerPrincipal):
 
     A known account costs no statement; on its first sight the account is created and
     committed at once: the route reads, so there is no later change to wait for. The route
-    opens its own connection (no ORM session, no unit of work and, on PostgreSQL, no
-    transaction) and closes it before the response is written. One dependency for the token,
-    the account, the connection and the clock, and not a generator: FastAPI solves each
-    dependency on every request, and a generator's clean-up costs more than the rest of it.
+    reads with the `Reader` (no ORM session, no unit of work and, on PostgreSQL, no
+    transaction), whose connections are back in the pool before the response is written.
+    One dependency for the token, the account, the reader and the clock, and not a
+    generator: FastAPI solves each dependency on every request, and a generator's clean-up
+    costs more than the rest of it.
     """
 
     async def __call__(self, request: Request) -> AccountRead:  # type: ignore[override]
@@ -70,7 +70,7 @@ class AccountReader(AccountBearerPrincipal):
                 await connection.commit()
             known.add(account_id)
         set_account_id(account_id)
-        return AccountRead(account_id, runtime.clock.now(), engine.connect)
+        return AccountRead(account_id, runtime.clock.now(), runtime.reader)
 
 
 ReadAccount = Annotated[AccountRead, Depends(bearer_scheme(AccountReader))]

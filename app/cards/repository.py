@@ -5,11 +5,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import table_of
 from app.core.locking import for_update
-from app.core.reads import LightRow, fetch_all
+from app.core.reads import LightRow, Reader
 from app.invoices.repository import payment_due_exists
 from app.models import Card, CardAddAttempt
 from app.payments.card_expiry import month_index
@@ -24,9 +24,9 @@ _LIST: Select[Any] = (
 )
 
 
-async def list_rows(connection: AsyncConnection, account_id: str) -> Sequence[LightRow]:
+async def list_rows(db: Reader, account_id: str) -> Sequence[LightRow]:
     """The account's cards as the API lists them: primary first, then newest."""
-    return await fetch_all(connection, _LIST, {"account_id": account_id})
+    return await db.all(_LIST, {"account_id": account_id})
 
 
 async def list_for_account(session: AsyncSession, account_id: str) -> list[Card]:

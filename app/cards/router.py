@@ -37,8 +37,7 @@ async def list_cards(read: ReadAccount) -> Response:
 
     Primary card first, then newest first. An account has at most 10 cards.
     """
-    async with read.connect() as connection:
-        cards = await service.list_cards(connection, read.account_id)
+    cards = await service.list_cards(read.db, read.account_id)
     return json_response(CardList.build(cards, read.now))
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository as accounts
 from app.accounts.repository import AccountCustomer
@@ -30,7 +30,7 @@ from app.core.db import after_commit
 from app.core.ids import new_id
 from app.core.lookup import found
 from app.core.observability import log_event
-from app.core.reads import LightRow
+from app.core.reads import LightRow, Reader
 from app.events import service as events
 from app.events.types import EventType
 from app.invoices.paying import pay_due_with_new_primary
@@ -48,8 +48,8 @@ async def _announce(
     await events.record(session, event_type, account_id, CardView.build(card, now), now)
 
 
-async def list_cards(connection: AsyncConnection, account_id: str) -> Sequence[LightRow]:
-    return await repository.list_rows(connection, account_id)
+async def list_cards(db: Reader, account_id: str) -> Sequence[LightRow]:
+    return await repository.list_rows(db, account_id)
 
 
 async def _get(session: AsyncSession, account_id: str, card_id: str) -> Card:

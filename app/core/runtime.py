@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.core.clock import Clock
 from app.core.config import Settings
 from app.core.known_ids import KnownIds
+from app.core.reads import Reader
 
 # The payment provider's interface, which the payments domain defines: core names it only as
 # a type parameter (`Runtime[PaymentProvider]`, made by `app.runtime`), so it imports no domain.
@@ -30,6 +31,8 @@ class Runtime(Generic[Provider]):
     read_sessionmaker: async_sessionmaker[AsyncSession]
     # The engine GET and HEAD requests read through: on PostgreSQL, without a transaction.
     read_engine: AsyncEngine
+    # The hot reads' way to it (`app.core.reads`).
+    reader: Reader
     clock: Clock
     # A provider for a session (the sandbox keeps its state in the session's database).
     providers: Callable[[AsyncSession], Provider]

@@ -23,12 +23,12 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.locking import for_update
 from app.core.pagination import Cursor
-from app.core.reads import LightRow, fetch_all
+from app.core.reads import LightRow, Reader
 from app.models import (
     Account,
     Invoice,
@@ -147,7 +147,7 @@ def _page_statement(
 
 
 async def list_page(
-    db: AsyncConnection | AsyncSession,
+    db: Reader | AsyncSession,
     account_id: str,
     filters: InvoiceFilters,
     limit: int,
@@ -173,8 +173,8 @@ async def list_page(
     if cursor is not None:
         params["cursor_created_at"] = cursor.created_at
         params["cursor_id"] = cursor.id
-    if isinstance(db, AsyncConnection):
-        return await fetch_all(db, statement, params)
+    if isinstance(db, Reader):
+        return await db.all(statement, params)
     rows: Sequence[Row[Any]] = (await db.execute(statement, params)).all()
     return rows
 
@@ -239,10 +239,8 @@ class InvoiceDetail:
     lines: Sequence[LightRow]
 
 
-async def get_detail(
-    connection: AsyncConnection, account_id: str, invoice_id: str
-) -> InvoiceDetail | None:
-    rows = await fetch_all(connection, _DETAIL, {"account_id": account_id, "id": invoice_id})
+async def get_detail(db: Reader, account_id: str, invoice_id: str) -> InvoiceDetail | None:
+    rows = await db.all(_DETAIL, {"account_id": account_id, "id": invoice_id})
     if not rows or rows[0].kind != _SUMMARY:
         return None
     return InvoiceDetail(

@@ -96,8 +96,7 @@ async def list_invoices(
         created_gte=filters.created_gte,
         created_lt=filters.created_lt,
     )
-    async with read.connect() as connection:
-        invoices = await service.list_invoices(connection, read.account_id, scoped, limit, cursor)
+    invoices = await service.list_invoices(read.db, read.account_id, scoped, limit, cursor)
     return _page(invoices, limit)
 
 
@@ -199,8 +198,7 @@ async def export_project_invoices(
     responses=error_responses(*AUTH_ERRORS, InvoiceNotFound),
 )
 async def get_invoice(invoice_id: str, read: ReadAccount) -> Response:
-    async with read.connect() as connection:
-        detail = await service.get_invoice(connection, read.account_id, invoice_id)
+    detail = await service.get_invoice(read.db, read.account_id, invoice_id)
     return json_response(Invoice.from_rows(detail.invoice, detail.attempts, detail.lines))
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import repository as accounts
 from app.billing_details.service import snapshot_for_project
@@ -18,7 +18,7 @@ from app.core.ids import new_id
 from app.core.lookup import found
 from app.core.observability import log_event
 from app.core.pagination import Cursor
-from app.core.reads import LightRow
+from app.core.reads import LightRow, Reader
 from app.events.types import EventType
 from app.invoices import repository
 from app.invoices.announce import announce
@@ -42,15 +42,13 @@ from app.projects.service import get_project
 # --- reading -----------------------------------------------------------------------------
 
 
-async def get_invoice(
-    connection: AsyncConnection, account_id: str, invoice_id: str
-) -> InvoiceDetail:
-    invoice = await repository.get_detail(connection, account_id, invoice_id)
+async def get_invoice(db: Reader, account_id: str, invoice_id: str) -> InvoiceDetail:
+    invoice = await repository.get_detail(db, account_id, invoice_id)
     return found(invoice, InvoiceNotFound, f"No invoice {invoice_id} on this account.")
 
 
 async def list_invoices(
-    db: AsyncConnection | AsyncSession,
+    db: Reader | AsyncSession,
     account_id: str,
     filters: InvoiceFilters,
     limit: int,
