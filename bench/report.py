@@ -98,18 +98,27 @@ def write_report(results: dict[str, Any], before: dict[str, Any] | None, out: Pa
     ]
     for scenario, row in rows.items():
         statements = row["statements"]
-        # The budget is for reads; a card switch is a transaction (BEGIN, lock, clear the old
-        # primary, set the new, COMMIT) and is compared with the baseline's instead.
-        budget = (
-            f"{_verdict(statements is not None and statements <= STATEMENT_TARGET)}: ≤ 3"
-            if row["method"] == "GET"
-            else f"bare: {row['bare_statements']}"
+        tail = (
+            f"p99/p50 {row['tail']:.1f} ({_verdict(row['tail'] <= TAIL_TARGET)}: ≤ {TAIL_TARGET:g})"
         )
+        if row["method"] != "GET":
+            # The targets are the reads'. Of the contended card switch, a transaction (BEGIN,
+            # lock, clear the old primary, set the new, COMMIT) whose statements are compared
+            # with the baseline's, the throughput it reaches is reported, with no errors and
+            # one primary card afterwards.
+            lines.append(
+                f"- {scenario}: {row['service']['rps']:,.0f} requests/s, service/bare "
+                f"{row['ratio']:.2f} (reported), errors {row['service']['errors']:.0f} "
+                f"({_verdict(row['service']['errors'] == 0)}: 0), {primaries} primary card(s) "
+                f"after ({_verdict(primaries == 1)}: 1), {tail}, {statements} statements per "
+                f"request (bare: {row['bare_statements']})"
+            )
+            continue
+        budget_met = statements is not None and statements <= STATEMENT_TARGET
         lines.append(
             f"- {scenario}: service/bare {row['ratio']:.2f} "
-            f"({_verdict(row['ratio'] >= RATIO_TARGET)}: ≥ {RATIO_TARGET}), p99/p50 "
-            f"{row['tail']:.1f} ({_verdict(row['tail'] <= TAIL_TARGET)}: ≤ {TAIL_TARGET:g}), "
-            f"{statements} statements per request ({budget})"
+            f"({_verdict(row['ratio'] >= RATIO_TARGET)}: ≥ {RATIO_TARGET}), {tail}, "
+            f"{statements} statements per request ({_verdict(budget_met)}: ≤ 3)"
         )
     lines += [
         "",
