@@ -34,7 +34,6 @@ def build_runtime(
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
         read_sessionmaker=create_sessionmaker(read_engine),
-        read_engine=read_engine,
         reader=Reader(read_engine),
         clock=clock,
         providers=provider_factory or partial(SandboxProvider, settings=settings, clock=clock),

@@ -62,7 +62,7 @@ class AccountReader(AccountBearerPrincipal):
     async def __call__(self, request: Request) -> AccountRead:  # type: ignore[override]
         account_id = (await super().__call__(request)).subject
         runtime = runtime_of(request)
-        engine = runtime.read_engine
+        engine = runtime.reader.engine
         known = runtime.known_accounts
         if account_id not in known:
             async with engine.connect() as connection:

@@ -66,7 +66,7 @@ def _driver_form(statement: Statement, dialect: Dialect) -> _DriverForm | None:
 
 
 class Reader:
-    """Where the hot reads run (`read_engine`): each statement on a connection of its own,
+    """Where the hot reads run (the read engine): each statement on a connection of its own,
     checked out of the engine's pool and given back as soon as its rows are read.
 
     On PostgreSQL that is the pool's asyncpg connection itself, with no SQLAlchemy

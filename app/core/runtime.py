@@ -27,11 +27,9 @@ class Runtime(Generic[Provider]):
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    # For GET and HEAD requests (see `read_engine`).
+    # For GET and HEAD requests, on the read engine (`app.core.db.create_read_engine`).
     read_sessionmaker: async_sessionmaker[AsyncSession]
-    # The engine GET and HEAD requests read through: on PostgreSQL, without a transaction.
-    read_engine: AsyncEngine
-    # The hot reads' way to it (`app.core.reads`).
+    # The hot reads' way to the read engine (`reader.engine`), see `app.core.reads`.
     reader: Reader
     clock: Clock
     # A provider for a session (the sandbox keeps its state in the session's database).
